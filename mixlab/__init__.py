@@ -1,0 +1,90 @@
+"""mixlab: design multi-task training mixtures the ExT5 way.
+
+Importing mixlab is light (no torch, transformers or datasets): heavy parts load on
+first attribute access.
+
+>>> import mixlab
+>>> mixlab.Task.__name__
+'Task'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from mixlab.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    DuplicateTaskError,
+    MixlabError,
+    MixtureSpecError,
+    PluginError,
+    ResumeError,
+    TaskNotFoundError,
+    TaskSpecError,
+)
+from mixlab.registry import (
+    PLUGIN_API_VERSION,
+    CallableSource,
+    FileSource,
+    HFSource,
+    Registry,
+    Task,
+    load_registry,
+    task_plugin,
+)
+
+__version__ = "0.1.0"
+
+# Public names defined in modules that are imported on first use.
+_LAZY: dict[str, str] = {
+    # samplers and mixtures
+    "Mixture": "mixlab.samplers",
+    "MixtureSpec": "mixlab.samplers",
+    "get_mixture": "mixlab.samplers",
+    "list_mixtures": "mixlab.samplers",
+    "mixture_plugin": "mixlab.samplers",
+    "strategies": "mixlab.samplers",
+    # the stream
+    "MixtureStream": "mixlab.stream",
+    # text -> tensors
+    "Tokenizer": "mixlab.text",
+    "load_tokenizer": "mixlab.text",
+    "train_sentencepiece": "mixlab.text",
+    "span_corruption": "mixlab.text",
+    "BatchConfig": "mixlab.text",
+    "batches": "mixlab.text",
+    "MixtureDataset": "mixlab.text",
+    # affinity
+    "affinity": "mixlab.affinity",
+    # training
+    "PretrainConfig": "mixlab.train",
+    "train": "mixlab.train",
+    "get_backend": "mixlab.backends",
+}
+
+__all__ = [
+    "PLUGIN_API_VERSION", "CallableSource", "CheckpointError", "ConfigError", "DataError",
+    "DuplicateTaskError", "FileSource", "HFSource", "MixlabError", "MixtureSpecError", "PluginError",
+    "Registry", "ResumeError", "Task", "TaskNotFoundError", "TaskSpecError", "load_registry",
+    "task_plugin", *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mixlab' has no attribute {name!r}")
+    if module.endswith("." + name):
+        value = importlib.import_module(module)
+    else:
+        target = importlib.import_module(module)
+        value = target if module.rsplit(".", 1)[-1] == name else getattr(target, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

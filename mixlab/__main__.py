@@ -1,0 +1,3 @@
+from mixlab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""Where a task's rows come from: the HF hub, local files, or a Python callable.
+
+Every source answers ``load(split)`` with a random-access sequence of row dicts
+(``len`` and integer indexing), which is what the mixture stream needs. Heavy
+libraries (``datasets``, ``pyarrow``) are imported only inside ``load``.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from mixlab._spec import Spec
+from mixlab.errors import DataError, TaskSpecError
+
+FILE_FORMATS = ("jsonl", "csv", "tsv", "parquet", "text")
+
+
+class _Source(Spec):
+    spec_kind = "task source"
+    spec_error = TaskSpecError
+
+    def load(self, split: str) -> Sequence[Mapping[str, Any]]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class HFSource(_Source):
+    """A data set on the Hugging Face hub, loaded with ``datasets.load_dataset``.
+
+    ``splits`` maps mixlab's split names to the hub's (e.g. ``{"train": "train_r1"}``).
+    ``revision="refs/convert/parquet"`` with ``data_dir`` reaches the hub's parquet copy
+    of script-based data sets, which ``datasets`` >= 4 refuses to run.
+    """
+
+    kind: Literal["hf"] = "hf"
+    path: str = Field(min_length=1, description="hub id, e.g. 'nyu-mll/glue', or a builder such as 'csv'")
+    config: str | None = None
+    splits: dict[str, str] = Field(default_factory=lambda: {"train": "train", "validation": "validation"})
+    revision: str | None = None
+    data_dir: str | None = None
+    data_files: dict[str, str | list[str]] | None = None
+
+    def load_kwargs(self, split: str) -> dict[str, Any]:
+        """The exact keyword arguments passed to ``datasets.load_dataset`` for ``split``."""
+        if split not in self.splits:
+            raise DataError(f"source {self.path!r} has no split {split!r}; it has {sorted(self.splits)}")
+        kwargs: dict[str, Any] = {"path": self.path, "split": self.splits[split]}
+        for key in ("revision", "data_dir", "data_files"):
+            value = getattr(self, key)
+            if value is not None:
+                kwargs[key] = value
+        if self.config is not None:
+            kwargs["name"] = self.config
+        return kwargs
+
+    def load(self, split: str, *, local_files: str | Sequence[str] | None = None, **overrides: Any):
+        """Load ``split`` as a ``datasets.Dataset``.
+
+        ``local_files`` replaces the hub with local files of the same schema (json, csv,
+        parquet or text chosen by extension): that is how the loading path is tested offline.
+        """
+        import datasets
+
+        kwargs = self.load_kwargs(split)
+        if local_files is not None:
+            files = [local_files] if isinstance(local_files, str) else list(local_files)
+            builder = _builder_for(files[0])
+            kwargs = {"path": builder, "data_files": {kwargs["split"]: files}, "split": kwargs["split"]}
+            if builder == "csv" and files[0].endswith(".tsv"):
+                kwargs["delimiter"] = "\t"
+        kwargs.update(overrides)
+        return datasets.load_dataset(**kwargs)
+
+    def describe(self) -> str:
+        parts = [self.path]
+        if self.config:
+            parts.append(f"config={self.config}")
+        if self.revision:
+            parts.append(f"revision={self.revision}")
+        if self.data_dir:
+            parts.append(f"data_dir={self.data_dir}")
+        return "hf:" + " ".join(parts)
+
+
+def _builder_for(path: str) -> str:
+    suffix = Path(path).suffix.lower()
+    return {".json": "json", ".jsonl": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".txt": "text"}.get(
+        suffix, "json"
+    )
+
+
+class FileSource(_Source):
+    """Local files per split: JSONL, CSV/TSV, Parquet or plain text (one row per line, column ``text``).
+
+    Relative paths resolve against ``root`` (plugins set it to their package folder).
+    """
+
+    kind: Literal["files"] = "files"
+    format: Literal["jsonl", "csv", "tsv", "parquet", "text"]
+    files: dict[str, list[str]] = Field(description="split -> list of paths")
+    root: str | None = None
+
+    @field_validator("files")
+    @classmethod
+    def _non_empty(cls, files: dict[str, list[str]]) -> dict[str, list[str]]:
+        for split, paths in files.items():
+            if not paths:
+                raise ValueError(f"split {split!r} lists no files; give at least one path")
+        return files
+
+    def paths(self, split: str) -> list[Path]:
+        if split not in self.files:
+            raise DataError(f"file source has no split {split!r}; it has {sorted(self.files)}")
+        base = Path(self.root) if self.root else Path()
+        return [p if p.is_absolute() else base / p for p in map(Path, self.files[split])]
+
+    def load(self, split: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for path in self.paths(split):
+            rows.extend(read_rows(path, self.format))
+        return rows
+
+    def describe(self) -> str:
+        return f"files:{self.format}:" + ",".join(f"{s}={len(p)}" for s, p in sorted(self.files.items()))
+
+
+def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
+    """Read one local file into row dicts; errors name the file and the line."""
+    if not path.exists():
+        raise DataError(f"data file {str(path)!r} does not exist")
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not valid UTF-8 at byte {exc.start}") from exc
+    if fmt == "text":
+        return [{"text": line} for line in text.splitlines() if line.strip()]
+    if fmt in ("csv", "tsv"):
+        return list(csv.DictReader(text.splitlines(), delimiter="\t" if fmt == "tsv" else ","))
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+        rows.append(row)
+    return rows
+
+
+class CallableSource(_Source):
+    """Rows produced by a Python callable ``fn(split) -> iterable of dicts``.
+
+    ``fn`` is a callable or a ``"module:attr"`` string resolved at load time.
+    """
+
+    kind: Literal["callable"] = "callable"
+    fn: Callable[[str], Any] | str
+
+    @field_validator("fn")
+    @classmethod
+    def _dotted(cls, fn: Callable[[str], Any] | str) -> Callable[[str], Any] | str:
+        if isinstance(fn, str) and ":" not in fn:
+            raise ValueError(f"{fn!r} is not 'module:attr'; write e.g. 'mypkg.data:rows'")
+        return fn
+
+    def resolve(self) -> Callable[[str], Any]:
+        if callable(self.fn):
+            return self.fn
+        module, _, attr = self.fn.partition(":")
+        target: Any = importlib.import_module(module)
+        for part in attr.split("."):
+            target = getattr(target, part)
+        return target
+
+    def load(self, split: str) -> list[dict[str, Any]]:
+        rows = self.resolve()(split)
+        return rows if isinstance(rows, list) else list(rows)
+
+    def describe(self) -> str:
+        fn = self.fn if isinstance(self.fn, str) else f"{self.fn.__module__}:{self.fn.__qualname__}"
+        return f"callable:{fn}"
+
+
+Source = HFSource | FileSource | CallableSource
