@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # the CLI prints one line per plugin failure itself (warn_load_errors)
+        logging.getLogger("mixlab.registry").setLevel(logging.ERROR)
     if args.command is None:
         parser.print_help()
         return 2

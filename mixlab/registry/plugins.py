@@ -60,7 +60,8 @@ class LoadError:
 
     def __str__(self) -> str:
         p = self.plugin
-        return f"plugin {p.name!r} ({p.distribution} {p.version}, {p.value}): {type(self.error).__name__}: {self.error}"
+        message = " ".join(str(self.error).split())  # one line, whatever the error's layout
+        return f"plugin {p.name!r} ({p.distribution} {p.version}, {p.value}): {type(self.error).__name__}: {message}"
 
 
 def discover(group: str) -> list[tuple[PluginInfo, md.EntryPoint]]:

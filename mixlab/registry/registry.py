@@ -143,11 +143,14 @@ def load_registry(*, strict: bool = False, plugins: Iterable[str] | None = None,
             error = LoadError(plugin=info, error=exc)
             if strict:
                 raise PluginError(str(error)) from exc
-            logger.warning("%s", error)
+            logger.debug("%s", error)
             errors.append(error)
             continue
         records.extend(TaskRecord(task=task, plugin=info) for task in provided)
     registry = Registry(records, errors)
-    if strict and registry.load_errors:
-        raise registry.load_errors[0].error
+    if registry.load_errors:
+        if strict:
+            raise registry.load_errors[0].error
+        logger.warning("%d task plugin(s) failed to load (%s); see registry.load_errors",
+                       len(registry.load_errors), ", ".join(e.plugin.name for e in registry.load_errors))
     return registry

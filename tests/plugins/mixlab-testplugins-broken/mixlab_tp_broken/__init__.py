@@ -1,0 +1,1 @@
+"""Broken plugins: each entry point fails in its own way."""
