@@ -1,0 +1,166 @@
+"""Matplotlib figures for the report, rendered to ``data:image/png;base64`` URIs.
+
+matplotlib is imported inside the functions (``import mixlab.report`` stays light). Figures are
+built as ``matplotlib.figure.Figure`` on an Agg canvas, never through ``pyplot``, so nothing here
+touches the caller's global backend or figure registry.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mixlab.report.curves import Curve, Leaf
+
+DPI = 110
+#: above this many curves a line plot drops its legend (the tables carry the numbers)
+MAX_LEGEND = 12
+#: families get colours from this qualitative palette, in sorted order
+PALETTE = "tab10"
+
+
+def new_figure(width: float, height: float) -> Any:
+    """A ``Figure`` attached to an Agg canvas (no pyplot state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def to_data_uri(fig: Any) -> str:
+    """PNG bytes of ``fig`` as a data URI; a pyplot-managed figure is closed afterwards."""
+    if hasattr(fig, "get_figure") and not hasattr(fig, "savefig"):  # an Axes was given
+        fig = fig.get_figure()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:  # figures made by other modules' plot functions may be registered
+        sys.modules["matplotlib.pyplot"].close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def family_colours(families: Sequence[str]) -> dict[str, Any]:
+    """A stable colour per family (sorted order, cycling the palette)."""
+    from matplotlib import colormaps
+
+    cmap = colormaps[PALETTE]
+    return {family: cmap(i % cmap.N) for i, family in enumerate(sorted(set(families)))}
+
+
+def mixture_figure(leaves: Sequence[Leaf], cap: float | None = None) -> Any:
+    """ExT5-Figure-1 style: task sizes (log scale, sorted, coloured by family), the cap, and the rates."""
+    ordered = sorted(leaves, key=lambda leaf: (-(leaf.num_examples or 0), -leaf.rate, leaf.task))
+    colours = family_colours([leaf.family for leaf in ordered])
+    fig = new_figure(11, 4.6)
+    ax = fig.add_subplot()
+    x = list(range(len(ordered)))
+    have_sizes = any(leaf.num_examples for leaf in ordered)
+    rate_ax = ax.twinx() if have_sizes else ax
+    if have_sizes:
+        sizes = [leaf.num_examples or 0 for leaf in ordered]
+        ax.bar(x, sizes, color=[colours[leaf.family] for leaf in ordered], width=0.85, alpha=0.85)
+        ax.set_yscale("log")
+        positive = [s for s in sizes if s > 0]
+        ax.set_ylim(10 ** math.floor(math.log10(min(positive))), max(max(positive), cap or 0) * 1.6)
+        ax.set_ylabel("training examples (log scale)")
+        if cap:
+            ax.axhline(cap, color="#c0392b", linestyle="--", linewidth=1.4)
+            ax.annotate(f"cap K = {cap:,.0f}", xy=(len(x) - 0.5, cap), xytext=(0, 4), textcoords="offset points",
+                        ha="right", va="bottom", color="#c0392b", fontsize=9)
+    rates = [100 * leaf.rate for leaf in ordered]
+    rate_ax.plot(x, rates, color="black", marker="o", markersize=3 if len(x) > 30 else 5, linewidth=1.2)
+    rate_ax.set_ylabel("mixing rate (%)")
+    rate_ax.set_ylim(0, max(rates, default=1) * 1.15 or 1)
+    ax.set_xlim(-0.6, len(x) - 0.4)
+    ax.set_xlabel(f"{len(x)} tasks, sorted by size" if have_sizes else f"{len(x)} tasks, sorted by rate")
+    if len(x) <= 40:
+        ax.set_xticks(x, [leaf.task.split("/")[-1] for leaf in ordered], rotation=60, ha="right", fontsize=8)
+    else:
+        ax.set_xticks([])
+    _family_legend(ax, colours, with_rates=True, with_cap=bool(have_sizes and cap))
+    ax.set_title("Mixture: task sizes and resulting rates", loc="left", fontsize=11)
+    return fig
+
+
+def _family_legend(ax: Any, colours: Mapping[str, Any], *, with_rates: bool, with_cap: bool) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles: list[Any] = [Patch(color=c, label=f) for f, c in colours.items()]
+    if with_cap:
+        handles.append(Line2D([], [], color="#c0392b", linestyle="--", label="cap"))
+    if with_rates:
+        handles.append(Line2D([], [], color="black", marker="o", label="rate (right axis)"))
+    ax.legend(handles=handles, fontsize=8, ncols=min(4, len(handles)), loc="upper right", framealpha=0.9)
+
+
+def training_figure(loss: Curve, lr: Curve, throughput: Curve, eval_loss: Curve | None = None) -> Any:
+    """Three panels against the step: loss (with eval loss when logged), learning rate and tokens/s."""
+    fig = new_figure(11, 3.4)
+    panels = [(loss, "loss", "#1f77b4"), (lr, "learning rate", "#2ca02c"), (throughput, "tokens / s", "#9467bd")]
+    for i, (curve, label, colour) in enumerate(panels):
+        ax = fig.add_subplot(1, 3, i + 1)
+        ax.set_title(label, loc="left", fontsize=10)
+        ax.set_xlabel("step")
+        if not len(curve):
+            ax.text(0.5, 0.5, "not logged", ha="center", va="center", transform=ax.transAxes, color="grey")
+            continue
+        _plot_curve(ax, curve, colour, "train" if label == "loss" else label)
+        ax.grid(alpha=0.3)
+        if label == "loss" and eval_loss is not None and len(eval_loss):
+            ax.plot(eval_loss.steps, eval_loss.values, color="#d62728", marker="s", markersize=4, linewidth=1.2,
+                    label="eval")
+            ax.legend(fontsize=8)
+        if label == "learning rate":
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    return fig
+
+
+def curves_figure(curves: Mapping[str, Curve], title: str, colours: Mapping[str, Any] | None = None) -> Any:
+    """Loss curves for several tasks or families on one axis (legend only up to ``MAX_LEGEND`` curves)."""
+    from matplotlib import colormaps
+
+    fig = new_figure(11, 4.0)
+    ax = fig.add_subplot()
+    cmap = colormaps["tab10" if len(curves) <= 10 else "tab20"]
+    for i, (name, curve) in enumerate(curves.items()):
+        colour = (colours or {}).get(name, cmap(i % cmap.N))
+        _plot_curve(ax, curve, colour, name, many=len(curves) > MAX_LEGEND)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    ax.set_title(title, loc="left", fontsize=11)
+    if len(curves) <= MAX_LEGEND:
+        ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    return fig
+
+
+def _plot_curve(ax: Any, curve: Curve, colour: Any, label: str, *, many: bool = False) -> None:
+    """The raw curve; with many points, a faint raw line under a moving average."""
+    smooth = smoothed(curve.values)
+    if smooth is None:
+        ax.plot(curve.steps, curve.values, color=colour, linewidth=0.8 if many else 1.4, label=label,
+                marker="o" if len(curve) < 25 else None, markersize=3)
+        return
+    ax.plot(curve.steps, curve.values, color=colour, linewidth=0.6, alpha=0.25)
+    ax.plot(curve.steps, smooth, color=colour, linewidth=0.9 if many else 1.6, label=label)
+
+
+def smoothed(values: Sequence[float]) -> list[float] | None:
+    """A trailing moving average over ~1/25 of the points, or ``None`` for short curves (< 50 points)."""
+    if len(values) < 50:
+        return None
+    import numpy as np
+
+    window = max(2, len(values) // 25)
+    data = np.asarray(values, dtype=np.float64)
+    sums = np.cumsum(np.concatenate([[0.0], data]))
+    idx = np.arange(1, len(data) + 1)
+    start = np.maximum(idx - window, 0)
+    return ((sums[idx] - sums[start]) / (idx - start)).tolist()

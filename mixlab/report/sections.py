@@ -1,0 +1,230 @@
+"""The report's parts as HTML fragments: summary cards, mixture, training curves, config and environment.
+
+Each builder takes the loaded :class:`~mixlab.report.rundir.Run` and returns HTML; a missing
+input becomes a visible note, never an exception.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import statistics
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mixlab.report import curves as cv
+from mixlab.report import figures
+from mixlab.report.html import cards, esc, figure, note, table
+from mixlab.report.rundir import Run
+
+#: the throughput card averages this many last logged values
+NUM_THROUGHPUT_LOGS = 10
+#: environment keys shown first, in this order (others follow sorted)
+ENV_ORDER = ("python", "torch", "transformers", "mixlab", "platform", "device", "backend", "world_size",
+             "git_commit", "git_dirty", "hostname", "started_at")
+
+
+def fmt_rate(probability: float) -> str:
+    return f"{100 * probability:.3f}%"
+
+
+def fmt_loss(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4f}"
+
+
+def fmt_int(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def fmt_bytes(num: int) -> str:
+    size = float(num)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def mixture_name(run: Run) -> str | None:
+    if run.manifest and isinstance(run.manifest.get("name"), str):
+        return run.manifest["name"]
+    mixture = (run.config or {}).get("mixture")
+    return mixture if isinstance(mixture, str) else None
+
+
+def summary(run: Run, leaves: Sequence[cv.Leaf]) -> str:
+    """The cards at the top: mixture, steps, final loss, tokens/s, tasks, families, checkpoints."""
+    loss = cv.scalar_curve(run.metrics, cv.LOSS_KEYS)
+    speed = cv.scalar_curve(run.metrics, cv.THROUGHPUT_KEYS)
+    steps = max((r["step"] for r in run.metrics), default=None)
+    recent = speed.values[-NUM_THROUGHPUT_LOGS:]
+    task_names = {leaf.task for leaf in leaves} or set(cv.task_curves(run.metrics))
+    items = [
+        ("mixture", mixture_name(run) or "not available"),
+        ("steps", fmt_int(steps) if steps is not None else "not available"),
+        ("final loss", fmt_loss(loss.last) if len(loss) else "not available"),
+        ("tokens / s", fmt_int(statistics.fmean(recent)) if recent else "not available"),
+        ("tasks", str(len(task_names)) if task_names else "not available"),
+        ("families", str(len({leaf.family for leaf in leaves})) if leaves else "not available"),
+        ("checkpoints", str(len(run.checkpoints))),
+    ]
+    return cards(items)
+
+
+def mixture_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
+    """Figure 1-style plot and the per-family and per-task tables (with final losses)."""
+    if run.manifest is None:
+        return note(f"Mixture not available: {run.notes.get('manifest', 'no manifest')}.")
+    if not leaves:
+        return note("Mixture not available: the manifest lists no tasks with a name and a numeric rate.")
+    parts = []
+    dropped = cv.mixture_problems(run.manifest)
+    if dropped:
+        parts.append(note(f"{dropped} manifest task entries without a name or a numeric rate were skipped."))
+    cap = cv.find_cap(run.manifest.get("spec"))
+    if not any(leaf.num_examples for leaf in leaves):
+        parts.append(note("Task sizes not available (the manifest has no num_examples): the plot shows rates only."))
+    parts.append(figure(_mixture_plot(leaves, cap, mixture_name(run) or ""), "mixture rates",
+                        "Tasks sorted by training-set size (bars, log scale), the rate cap "
+                        "(dashed) and the resulting mixing rates (dots, right axis)."
+                        + ("" if cap else " No cap in the mixture spec.")))
+    task_last = {t: c.last for t, c in cv.task_curves(run.metrics).items()}
+    family_last = {f: c.last for f, c in cv.family_curves(run.metrics, leaves).items()}
+    family_rows = [(f, n, fmt_rate(rate), fmt_loss(family_last.get(f)))
+                   for f, (n, rate) in cv.family_rates(leaves).items()]
+    task_rows = [(leaf.task, leaf.family, fmt_int(leaf.num_examples), fmt_rate(leaf.rate),
+                  fmt_loss(task_last.get(leaf.task)), leaf.version, leaf.plugin) for leaf in leaves]
+    parts.append('<div class="cols"><div><h3>Rates per family</h3>'
+                 + table(("family", "tasks", "rate", "final loss"), family_rows, numeric=(1, 2, 3),
+                         table_id="family-rates")
+                 + "</div><div><h3>Rates per task</h3>"
+                 + table(("task", "family", "train examples", "rate", "final loss", "version", "plugin"), task_rows,
+                         numeric=(2, 3, 4), scroll=len(task_rows) > 20, table_id="task-rates")
+                 + "</div></div>")
+    return "\n".join(parts)
+
+
+def _mixture_plot(leaves: Sequence[cv.Leaf], cap: float | None, name: str) -> str:
+    """A data URI of ``mixlab rates --plot``'s figure (``plot_rates``) for the manifest's leaves; our own
+    :func:`figures.mixture_figure` when sizes are missing or that function is unavailable."""
+    plot_rates = _find_plot_rates()
+    if plot_rates is None or not all(leaf.num_examples for leaf in leaves):
+        return figures.to_data_uri(figures.mixture_figure(leaves, cap))
+    with tempfile.TemporaryDirectory(prefix="mixlab-report-") as folder:
+        path = plot_rates(ManifestRates(leaves, cap, name), Path(folder) / "rates.png")
+        data = Path(path).read_bytes()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _find_plot_rates() -> Any:
+    for module in ("mixlab.samplers.plot", "mixlab.cli.rates"):
+        try:
+            found = getattr(importlib.import_module(module), "plot_rates", None)
+        except ImportError:
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+class ManifestRates:
+    """The part of :class:`mixlab.Mixture` that ``plot_rates`` reads (``name``, ``table()``), from a manifest.
+
+    A leaf's capped size is ``min(num_examples, cap)`` (the manifest does not record it).
+    """
+
+    def __init__(self, leaves: Sequence[cv.Leaf], cap: float | None, name: str = "") -> None:
+        self.name = name
+        self._rows = [{"task": leaf.task, "family": leaf.family, "num_examples": leaf.num_examples,
+                       "num_capped": float(min(leaf.num_examples or 0, cap) if cap else leaf.num_examples or 0),
+                       "rate": leaf.rate, "expected_examples": None, "epochs": None} for leaf in leaves]
+
+    def table(self, total_examples: int | None = None) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._rows]
+
+
+def training_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
+    """Loss / learning rate / throughput, per-task loss and per-family loss against the step."""
+    parts = []
+    if run.num_bad_lines:
+        quoted = "".join(f"<li><code>{esc(line)}</code></li>" for line in run.bad_lines)
+        parts.append(f'<p class="note">{run.num_bad_lines} malformed metric line(s) skipped '
+                     f"(not JSON objects with a numeric step).</p><details><summary>first skipped lines</summary>"
+                     f"<ul>{quoted}</ul></details>")
+    if not run.metrics:
+        parts.append(note(f"Training curves not available: {run.notes.get('metrics', 'no metrics')}."))
+        return "\n".join(parts)
+    loss, lr = cv.scalar_curve(run.metrics, cv.LOSS_KEYS), cv.scalar_curve(run.metrics, cv.LR_KEYS)
+    speed = cv.scalar_curve(run.metrics, cv.THROUGHPUT_KEYS)
+    eval_loss = cv.scalar_curve(run.metrics, cv.EVAL_LOSS_KEYS)
+    evals = f" and {len(eval_loss):,} evaluations" if len(eval_loss) else ""
+    if len(loss):
+        parts.append(f"<p>{len(loss):,} logged training steps{evals}, from step {fmt_int(loss.steps[0])} "
+                     f"to step {fmt_int(loss.steps[-1])}; final loss {fmt_loss(loss.last)}"
+                     + (f", final eval loss {fmt_loss(eval_loss.last)}" if len(eval_loss) else "") + ".</p>")
+    parts.append("<h3>Loss, learning rate and throughput</h3>")
+    parts.append(figure(figures.to_data_uri(figures.training_figure(loss, lr, speed, eval_loss)), "training curves",
+                        "Long curves show a faint raw line under a trailing moving average."))
+    tasks = cv.task_curves(run.metrics)
+    parts.append("<h3>Loss per task</h3>")
+    if tasks:
+        parts.append(figure(figures.to_data_uri(figures.curves_figure(tasks, "loss per task")),
+                            "loss per task", f"{len(tasks)} tasks; a task's point at a step averages the "
+                            "target tokens it had in that logged batch."))
+    else:
+        parts.append(note("Per-task loss not available: the metric records have no task_loss mapping."))
+    parts.append("<h3>Loss per family</h3>")
+    families = cv.family_curves(run.metrics, leaves)
+    if families:
+        colours = figures.family_colours([leaf.family for leaf in leaves])
+        weighting = ("target-token" if any(isinstance(r.get(k), Mapping) for r in run.metrics
+                                           for k in cv.TASK_TOKEN_KEYS) else "mixture-rate")
+        parts.append(figure(figures.to_data_uri(figures.curves_figure(families, "loss per family", colours)),
+                            "loss per family", f"{len(families)} families (from the mixture manifest); "
+                            f"{weighting}-weighted mean of the family's task losses at each step."))
+    elif not leaves:
+        parts.append(note("Per-family loss not available: no mixture manifest to map tasks to families."))
+    else:
+        parts.append(note("Per-family loss not available: no per-task losses for the manifest's tasks."))
+    return "\n".join(parts)
+
+
+def flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested mappings as sorted ``(dotted.key, json value)`` rows; lists stay whole."""
+    if isinstance(data, Mapping) and data:
+        rows: list[tuple[str, str]] = []
+        for key in data:
+            rows.extend(flatten(data[key], f"{prefix}.{key}" if prefix else str(key)))
+        return rows
+    text = data if isinstance(data, str) else json.dumps(data, default=str)
+    return [(prefix, text)]
+
+
+def config_section(run: Run) -> str:
+    """The config as a key/value table, the recorded environment, and the checkpoints."""
+    source = f" <small>({esc(run.config_file)})</small>" if run.config_file else ""
+    parts = ['<div class="cols"><div>', f"<h3>Configuration{source}</h3>"]
+    if run.config is None:
+        parts.append(note(f"Config not available: {run.notes.get('config', 'no config')}."))
+    else:
+        parts.append(table(("setting", "value"), flatten(run.config), table_id="config"))
+    parts.append("</div><div>")
+    parts.append("<h3>Environment</h3>")
+    if run.env is None:
+        parts.append(note(f"Environment not available: {run.notes.get('env', 'no env.json')}."))
+    else:
+        keys = [k for k in ENV_ORDER if k in run.env] + sorted(k for k in run.env if k not in ENV_ORDER)
+        parts.append(table(("item", "value"), [row for k in keys for row in flatten(run.env[k], k)], table_id="env"))
+    parts.append("</div></div>")
+    parts.append("<h3>Checkpoints</h3>")
+    if not run.checkpoints:
+        parts.append(note(f"No checkpoints: {run.notes.get('checkpoints', 'none found')}."))
+    else:
+        rows = [(fmt_int(c.step), c.path.name, c.num_files, fmt_bytes(c.num_bytes), c.problem or "complete")
+                for c in run.checkpoints]
+        parts.append(table(("step", "folder", "files", "size", "status"), rows, numeric=(0, 2, 3),
+                           table_id="checkpoints"))
+    return "\n".join(parts)

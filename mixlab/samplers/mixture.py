@@ -1,0 +1,339 @@
+"""``Mixture``: a tree of weighted components (tasks and sub-mixtures) flattened to leaf probabilities.
+
+Composition follows seqio: a sub-mixture ``M`` with weight ``w`` gives each of its leaves
+``w · M.probability(t)``; a task listed directly adds its own weight; a leaf reachable twice
+adds up. The leaf rates are then divided by their sum.
+
+>>> from mixlab import Task, CallableSource
+>>> def make(name, n):
+...     return Task(name=name, family="demo", collection="demo", num_examples={"train": n},
+...                 source=CallableSource(fn=lambda split: []), formatter=lambda row: row)
+>>> a, b, c = make("demo/a", 10), make("demo/b", 30), make("demo/c", 5)
+>>> inner = Mixture.from_strategy([a, b], strategies.Proportional(), name="inner")
+>>> Mixture.of([(inner, 1.0), (c, 1.0)], name="outer").rates
+{'demo/a': 0.125, 'demo/b': 0.375, 'demo/c': 0.5}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from mixlab.errors import MixtureSpecError
+from mixlab.registry.plugins import PluginInfo
+from mixlab.registry.task import Task
+from mixlab.samplers import strategies
+from mixlab.samplers.strategies import Strategy, check_rates, make_strategy
+
+if TYPE_CHECKING:
+    from mixlab.stream import MixtureStream
+
+Component = "Task | Mixture"  # a leaf task or a sub-mixture
+MANIFEST_FORMAT = "mixlab.mixture/1"
+
+
+class Mixture:
+    """Leaf tasks with probabilities (summing to 1), plus how they were made.
+
+    Build one with :meth:`of`, :meth:`from_strategy`, :meth:`rmix`, or from a spec
+    (:class:`~mixlab.samplers.MixtureSpec`, :func:`~mixlab.samplers.get_mixture`).
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        rates: Mapping[str, float],
+        tasks: Mapping[str, Task],
+        capped: Mapping[str, float] | None = None,
+        description: Mapping[str, Any] | None = None,
+        provenance: Mapping[str, PluginInfo] | None = None,
+        plugin: PluginInfo | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise MixtureSpecError(f"a mixture needs a non-empty name, got {name!r}")
+        check_rates(rates, f"mixture {name!r}")
+        total = math.fsum(rates.values())
+        self.name = name
+        self._rates = {t: rates[t] / total for t in sorted(rates) if rates[t] > 0}
+        self._tasks = {t: tasks[t] for t in self._rates}
+        capped = capped or {}
+        self._capped = {t: float(capped.get(t, tasks[t].num_train)) for t in self._rates}
+        self._description = dict(description or {"name": name})
+        self._provenance = {t: p for t, p in (provenance or {}).items() if t in self._rates}
+        self.plugin = plugin
+
+    # ----------------------------------------------------------------- constructors
+    @classmethod
+    def from_strategy(
+        cls, tasks: Iterable[Task], strategy: Strategy | Mapping[str, Any], *, name: str
+    ) -> Mixture:
+        """Leaves ``tasks`` weighted by ``strategy`` (an object from :mod:`strategies` or its dict form)."""
+        strategy = make_strategy(strategy)
+        where = f"mixture {name!r}"
+        chosen = _unique_tasks(tasks, where)
+        chosen = _drop_empty(chosen, where)
+        rates = check_rates(strategy.rates(chosen), f"{where} ({strategy.kind} strategy)")
+        zero = sorted(t for t, r in rates.items() if r == 0)
+        if zero:
+            warnings.warn(f"{where}: dropping tasks with rate 0 under the {strategy.kind} strategy: {zero}",
+                          stacklevel=2)
+        description = {"name": name, "tasks": [t.name for t in chosen], "strategy": strategy.to_dict()}
+        return cls(name=name, rates=rates, tasks={t.name: t for t in chosen},
+                   capped={t.name: strategy.capped_size(t) for t in chosen}, description=description)
+
+    @classmethod
+    def of(cls, components: Iterable[tuple[Component, float]], *, name: str) -> Mixture:
+        """Weighted components, each a :class:`Task` or a :class:`Mixture` (seqio-style nesting)."""
+        where = f"mixture {name!r}"
+        pairs = list(components)
+        if not pairs:
+            raise MixtureSpecError(f"{where}: no components; give at least one (task or mixture, weight) pair")
+        rates: dict[str, float] = {}
+        tasks: dict[str, Task] = {}
+        capped: dict[str, float] = {}
+        provenance: dict[str, PluginInfo] = {}
+        parts: list[dict[str, Any]] = []
+        dropped: list[str] = []
+        for position, pair in enumerate(pairs):
+            if not isinstance(pair, tuple) or len(pair) != 2:
+                raise MixtureSpecError(f"{where}: component {position} is {pair!r:.80}, not a (component, weight) pair")
+            component, weight = pair
+            label = _label(component, where, position)
+            weight = _check_weight(weight, where, label)
+            if weight == 0:
+                dropped.append(label)
+                continue
+            if isinstance(component, Task):
+                if component.num_train == 0:
+                    dropped.append(label)
+                    continue
+                leaves = {component.name: 1.0}
+                _merge_task(tasks, component, where)
+                capped.setdefault(component.name, float(component.num_train))
+                parts.append({"task": component.name, "weight": weight})
+            else:
+                leaves = component.rates
+                for leaf in leaves:
+                    _merge_task(tasks, component.tasks[leaf], where)
+                    capped.setdefault(leaf, component._capped[leaf])
+                provenance.update(component._provenance)
+                parts.append({"mixture": component.description, "weight": weight})
+            for leaf, probability in leaves.items():
+                rates[leaf] = rates.get(leaf, 0.0) + weight * probability
+        if dropped:
+            warnings.warn(f"{where}: dropping components with weight 0 or no train examples: {dropped}", stacklevel=2)
+        if not rates:
+            raise MixtureSpecError(f"{where}: every component has weight 0 or no train examples ({dropped}); "
+                                   f"give at least one a positive weight")
+        return cls(name=name, rates=rates, tasks=tasks, capped=capped,
+                   description={"name": name, "components": parts}, provenance=provenance)
+
+    @classmethod
+    def rmix(
+        cls,
+        self_supervised: Component,
+        supervised: Component,
+        R: float,  # noqa: N803 - the paper's name
+        *,
+        unit: Literal["examples", "tokens"] = "examples",
+        tokens_per_example: tuple[float, float] | None = None,
+        name: str,
+    ) -> Mixture:
+        """ExT5 R-mixing: ``P(self-supervised) = R / (R + 1)`` when ``unit="examples"``.
+
+        With ``unit="tokens"``, ``R`` is the ratio of *tokens* (self-supervised : supervised);
+        ``tokens_per_example=(avg_self_supervised, avg_supervised)`` converts it to examples:
+        ``R_examples = R · avg_supervised / avg_self_supervised``. ``R = 0`` leaves out the
+        self-supervised side (with a warning).
+        """
+        where = f"mixture {name!r}"
+        if isinstance(R, bool) or not isinstance(R, (int, float)) or not math.isfinite(R) or R < 0:
+            raise MixtureSpecError(f"{where}: rmix R must be a finite number >= 0 (ExT5 used 2), got {R!r}")
+        if unit not in ("examples", "tokens"):
+            raise MixtureSpecError(f"{where}: rmix unit must be 'examples' or 'tokens', got {unit!r}")
+        ratio = float(R)
+        if unit == "tokens":
+            if tokens_per_example is None or len(tokens_per_example) != 2:
+                raise MixtureSpecError(f"{where}: rmix with unit 'tokens' needs tokens_per_example = "
+                                       f"(avg tokens per self-supervised example, avg per supervised example)")
+            avg_self, avg_sup = (float(x) for x in tokens_per_example)
+            for label, value in (("self-supervised", avg_self), ("supervised", avg_sup)):
+                if not math.isfinite(value) or value <= 0:
+                    raise MixtureSpecError(f"{where}: rmix tokens_per_example for the {label} side must be "
+                                           f"finite and > 0, got {value!r}")
+            ratio = ratio * avg_sup / avg_self
+        elif tokens_per_example is not None:
+            warnings.warn(f"{where}: tokens_per_example does nothing with unit 'examples'", stacklevel=2)
+        mix = cls.of([(self_supervised, ratio), (supervised, 1.0)], name=name)
+        spec = {"self_supervised": _describe(self_supervised), "supervised": _describe(supervised),
+                "R": R, "unit": unit}
+        if tokens_per_example is not None:
+            spec["tokens_per_example"] = list(tokens_per_example)
+        return mix._with(description={"name": name, "rmix": spec})
+
+    def _with(self, **changes: Any) -> Mixture:
+        """A copy with some of the constructor's arguments replaced."""
+        args = dict(name=self.name, rates=self._rates, tasks=self._tasks, capped=self._capped,
+                    description=self._description, provenance=self._provenance, plugin=self.plugin)
+        args.update(changes)
+        return Mixture(**args)
+
+    def with_provenance(self, registry: Any) -> Mixture:
+        """A copy recording, for every leaf, the plugin that registered it in ``registry``."""
+        found = {}
+        for leaf in self._rates:
+            if leaf in registry:
+                found[leaf] = registry.provenance(leaf)
+        return self._with(provenance={**self._provenance, **found})
+
+    # ----------------------------------------------------------------- views
+    @property
+    def rates(self) -> dict[str, float]:
+        """Leaf task name -> probability (sums to 1), sorted by name."""
+        return dict(self._rates)
+
+    @property
+    def tasks(self) -> dict[str, Task]:
+        """Leaf task name -> Task, sorted by name."""
+        return dict(self._tasks)
+
+    @property
+    def families(self) -> dict[str, float]:
+        """Family -> total probability of its leaves, sorted by family."""
+        totals: dict[str, float] = {}
+        for leaf, probability in self._rates.items():
+            family = self._tasks[leaf].family
+            totals[family] = totals.get(family, 0.0) + probability
+        return dict(sorted(totals.items()))
+
+    @property
+    def description(self) -> dict[str, Any]:
+        """How the mixture was built, in spec form (JSON-compatible)."""
+        return json.loads(json.dumps(self._description, default=str))
+
+    def __len__(self) -> int:
+        return len(self._rates)
+
+    def __repr__(self) -> str:
+        return f"Mixture({self.name!r}, {len(self)} tasks)"
+
+    def table(self, total_examples: int | None = None) -> list[dict[str, Any]]:
+        """One row per leaf: task, family, num_examples (declared), num_capped (what the strategy
+        counts), rate (probability), and with ``total_examples`` the expected examples and epochs."""
+        if total_examples is not None and (isinstance(total_examples, bool) or total_examples < 0):
+            raise MixtureSpecError(f"total_examples must be >= 0, got {total_examples!r}")
+        rows = []
+        for leaf, probability in self._rates.items():
+            task = self._tasks[leaf]
+            expected = None if total_examples is None else probability * total_examples
+            rows.append({
+                "task": leaf,
+                "family": task.family,
+                "num_examples": task.num_train,
+                "num_capped": self._capped[leaf],
+                "rate": probability,
+                "expected_examples": expected,
+                "epochs": None if expected is None else expected / task.num_train,
+            })
+        return rows
+
+    def manifest(self) -> dict[str, Any]:
+        """Everything a run records about its mixture: leaves with rates, fingerprints, provenance, spec."""
+        import mixlab
+
+        def plugin(info: PluginInfo | None) -> dict[str, str] | None:
+            if info is None:
+                return None
+            return {"distribution": info.distribution, "version": info.version, "entry_point": info.name,
+                    "value": info.value}
+
+        return {
+            "format": MANIFEST_FORMAT,
+            "name": self.name,
+            "mixlab_version": mixlab.__version__,
+            "plugin": plugin(self.plugin),
+            "tasks": [
+                {"name": leaf, "rate": probability, "family": self._tasks[leaf].family,
+                 "num_examples": self._tasks[leaf].num_train, "version": self._tasks[leaf].version,
+                 "fingerprint": self._tasks[leaf].fingerprint, "plugin": plugin(self._provenance.get(leaf))}
+                for leaf, probability in self._rates.items()
+            ],
+            "families": self.families,
+            "spec": self.description,
+        }
+
+    def write_manifest(self, path: str | Path) -> Path:
+        """Write :meth:`manifest` as JSON to ``path`` (parents created); return the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.manifest(), indent=1, sort_keys=False) + "\n", encoding="utf-8")
+        return path
+
+    def stream(
+        self,
+        seed: int,
+        shard: tuple[int, int] = (0, 1),
+        exhaustion: Literal["repeat", "first", "all"] = "repeat",
+        data: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        **kwargs: Any,
+    ) -> MixtureStream:
+        """A seeded, sharded, resumable :class:`~mixlab.stream.MixtureStream` over this mixture."""
+        from mixlab.stream import MixtureStream
+
+        return MixtureStream(self, seed=seed, shard=shard, exhaustion=exhaustion, data=data, **kwargs)
+
+
+# --------------------------------------------------------------------- helpers
+def _label(component: Any, where: str, position: int) -> str:
+    if isinstance(component, Task):
+        return component.name
+    if isinstance(component, Mixture):
+        return f"mixture {component.name}"
+    raise MixtureSpecError(f"{where}: component {position} is a {type(component).__name__}, "
+                           f"not a Task or Mixture")
+
+
+def _describe(component: Component) -> Any:
+    return component.name if isinstance(component, Task) else component.description
+
+
+def _check_weight(weight: Any, where: str, label: str) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
+        raise MixtureSpecError(f"{where}: weight of {label!r} is {weight!r}; weights must be finite numbers >= 0")
+    return float(weight)
+
+
+def _merge_task(tasks: dict[str, Task], task: Task, where: str) -> None:
+    known = tasks.setdefault(task.name, task)
+    if known is not task and known.fingerprint != task.fingerprint:
+        raise MixtureSpecError(f"{where}: two different tasks are named {task.name!r} "
+                               f"({known.fingerprint} and {task.fingerprint}); use one version")
+
+
+def _unique_tasks(tasks: Iterable[Task], where: str) -> list[Task]:
+    chosen: dict[str, Task] = {}
+    for task in tasks:
+        if not isinstance(task, Task):
+            raise MixtureSpecError(f"{where}: {task!r:.60} is a {type(task).__name__}, not a Task")
+        _merge_task(chosen, task, where)
+    if not chosen:
+        raise MixtureSpecError(f"{where}: no tasks selected; the mixture would be empty")
+    return [chosen[name] for name in sorted(chosen)]
+
+
+def _drop_empty(tasks: list[Task], where: str) -> list[Task]:
+    empty = [t.name for t in tasks if t.num_train == 0]
+    if empty:
+        warnings.warn(f"{where}: dropping tasks with 0 train examples: {empty}", stacklevel=3)
+    kept = [t for t in tasks if t.num_train > 0]
+    if not kept:
+        raise MixtureSpecError(f"{where}: every selected task has 0 train examples ({empty})")
+    return kept
+
+
+__all__ = ["Mixture", "strategies"]

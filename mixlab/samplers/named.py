@@ -1,0 +1,129 @@
+"""Named mixtures from entry-point plugins (group ``mixlab.mixtures``) and spec files.
+
+The entry point's name is the mixture's name; its value is a function decorated with
+:func:`mixture_plugin` returning a spec dict (or a :class:`MixtureSpec`). Listing reads
+entry-point metadata only; :func:`get_mixture` imports just the plugin it needs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mixlab.errors import MixtureSpecError, PluginError, TaskNotFoundError
+from mixlab.registry import plugins
+from mixlab.registry.plugins import MIXTURES_GROUP, PLUGIN_API_VERSION, SUPPORTED_API_VERSIONS, PluginInfo
+from mixlab.samplers.spec import SPEC_SUFFIXES, MixtureSpec
+
+if TYPE_CHECKING:
+    from mixlab.registry import Registry
+    from mixlab.samplers.mixture import Mixture
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def mixture_plugin(api: int = PLUGIN_API_VERSION) -> Callable[[F], F]:
+    """Mark a function returning a mixture spec dict as a mixlab mixture plugin for plugin API ``api``."""
+
+    def mark(fn: F) -> F:
+        fn.__mixlab_plugin_api__ = api  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def mixture_entry_points() -> list[PluginInfo]:
+    """Every installed named mixture with its distribution, sorted by name; nothing is imported."""
+    return [info for info, _ in plugins.discover(MIXTURES_GROUP)]
+
+
+def list_mixtures() -> list[str]:
+    """Names of the installed named mixtures, sorted (plugins are not imported)."""
+    return sorted({info.name for info in mixture_entry_points()})
+
+
+def is_known_mixture(ref: str) -> bool:
+    """Whether ``ref`` is an installed mixture name or looks like a spec file path."""
+    return _is_path(ref) or ref in list_mixtures()
+
+
+def get_mixture(name_or_path: str | Path, registry: Registry | None = None) -> Mixture:
+    """The mixture named ``name_or_path`` (an installed plugin) or read from a spec file.
+
+    A path is anything that exists on disk or ends in .yaml/.yml/.toml/.json. Tasks are
+    looked up in ``registry`` (default: all installed task plugins).
+    """
+    return resolve(str(name_or_path), resolve_registry(registry), ())
+
+
+def resolve_registry(registry: Registry | None) -> Registry:
+    if registry is not None:
+        return registry
+    from mixlab.registry import load_registry
+
+    return load_registry()
+
+
+def resolve(ref: str, registry: Registry, stack: tuple[str, ...]) -> Mixture:
+    """Build the mixture ``ref`` (name or path), refusing reference cycles."""
+    key = str(Path(ref).resolve()) if _is_path(ref) else ref
+    if key in stack:
+        chain = " -> ".join([*stack, key])
+        raise MixtureSpecError(f"mixture reference cycle: {chain}; remove one of these references")
+    if _is_path(ref):
+        spec, info = MixtureSpec.from_file(ref), None
+    else:
+        spec, info = load_named_spec(ref)
+    mix = spec._build(registry, (*stack, key))
+    return mix._with(plugin=info) if info is not None else mix
+
+
+def load_named_spec(name: str) -> tuple[MixtureSpec, PluginInfo]:
+    """Import only the plugin providing mixture ``name`` and validate what it returns."""
+    found = [(info, ep) for info, ep in plugins.discover(MIXTURES_GROUP) if info.name == name]
+    if not found:
+        names = list_mixtures()
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise TaskNotFoundError(f"no mixture named {name!r}{hint} (installed: {names or 'none'}; "
+                                f"a spec file path must exist or end in {'/'.join(SPEC_SUFFIXES)})")
+    if len(found) > 1:
+        who = " and ".join(f"{i.distribution} {i.version}" for i, _ in found)
+        raise PluginError(f"mixture {name!r} is provided by {who}; uninstall one")
+    info, ep = found[0]
+    where = f"mixture plugin {name!r} ({info.distribution} {info.version}, {info.value})"
+    try:
+        target = ep.load()
+    except Exception as exc:  # any import-time failure of third-party code is the plugin's
+        raise PluginError(f"{where}: import failed: {type(exc).__name__}: {exc}") from exc
+    api = getattr(target, "__mixlab_plugin_api__", None)
+    if not callable(target) or api is None:
+        raise PluginError(f"{where}: not a function decorated with @mixlab.mixture_plugin(api=1)")
+    if api not in SUPPORTED_API_VERSIONS:
+        raise PluginError(f"{where}: targets plugin API {api!r}; this mixlab supports {sorted(SUPPORTED_API_VERSIONS)}")
+    try:
+        provided = target()
+    except Exception as exc:  # a plugin's own bug is reported as the plugin's
+        raise PluginError(f"{where}: raised {type(exc).__name__}: {exc}") from exc
+    if isinstance(provided, MixtureSpec):
+        spec = provided
+    elif isinstance(provided, dict):
+        data = dict(provided)
+        data.setdefault("name", name)
+        spec = MixtureSpec(**data)
+    else:
+        raise PluginError(f"{where}: returned {type(provided).__name__}, not a mixture spec dict")
+    if spec.name != name:
+        raise PluginError(f"{where}: returns a spec named {spec.name!r}; the entry point name is the mixture "
+                          f"name, so rename one to match")
+    return spec, info
+
+
+def _is_path(ref: str) -> bool:
+    return ref.lower().endswith(SPEC_SUFFIXES) or Path(ref).is_file()
+
+
+__all__ = ["get_mixture", "is_known_mixture", "list_mixtures", "load_named_spec", "mixture_entry_points",
+           "mixture_plugin", "resolve"]

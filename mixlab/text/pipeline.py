@@ -1,0 +1,268 @@
+"""``batches``: a mixture stream -> tokenised, span-corrupted, padded or packed batches.
+
+Work happens in chunks of ``config.chunk_size`` stream items: one ``encode_batch`` call for
+all their texts, one ``span_corrupt`` call for all their self-supervised pieces. Supervised items
+give ``inputs + EOS`` / ``targets + EOS``; self-supervised text is cut into ``raw_length`` pieces,
+each corrupted into one example. A chunk's random draws come from a generator seeded by
+``(seed, chunk number, first item's task and index)``, so they depend on neither timing nor
+batch boundaries, and differ between stream shards.
+
+**Resume.** ``state_dict()`` holds the stream state at the start of the oldest chunk that still
+has unused examples, that chunk's number, and which buffered examples were already used
+(a prefix count plus a list per live chunk). ``load_state_dict`` rewinds the stream there and
+re-reads those chunks, so resuming is exact: the same batches follow. Exact resume needs a
+stream with ``state_dict`` / ``load_state_dict`` whose ``iter()`` continues from the loaded state.
+With ``single_task_batches=True`` the buffer holds other tasks' examples until their task's batch
+is built, so state and memory grow with how rare the rarest task is.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from mixlab.errors import DataError, ResumeError
+from mixlab.text.batching import BatchConfig, Placement, assemble
+from mixlab.text.ragged import Ragged, append_token
+from mixlab.text.span_corruption import span_corrupt
+
+STATE_VERSION = 1
+
+
+class _Chunk:
+    """Examples made from ``chunk_size`` consecutive stream items."""
+
+    def __init__(self, number: int, stream_state: Any, inputs: Ragged, targets: Ragged, task_ids: np.ndarray):
+        self.number, self.stream_state = number, stream_state
+        self.inputs, self.targets, self.task_ids = inputs, targets, task_ids
+        self.used = np.zeros(len(task_ids), dtype=bool)
+
+    def used_state(self) -> list:
+        prefix = int(np.argmin(self.used)) if not self.used.all() else len(self.used)
+        return [prefix, (np.flatnonzero(self.used[prefix:]) + prefix).tolist()]
+
+
+def _cut_rows(rows: Ragged, new_lengths: np.ndarray) -> Ragged:
+    """Each row's first ``new_lengths[i]`` tokens."""
+    within = np.arange(len(rows.values)) - np.repeat(rows.offsets[:-1], rows.lengths)
+    return Ragged(rows.values[within < np.repeat(new_lengths, rows.lengths)], new_lengths)
+
+
+class BatchIterator(Iterator[dict]):
+    """Iterator of batch dicts with ``state_dict`` / ``load_state_dict`` and counters in ``stats``."""
+
+    def __init__(self, stream: Iterable[Mapping[str, Any]], tokenizer: Any, config: BatchConfig,
+                 seed: int = 0, task_names: Sequence[str] | None = None) -> None:
+        self.stream, self.tokenizer, self.config, self.seed = stream, tokenizer, config, seed
+        self.task_names = _resolve_task_names(stream, task_names)
+        self._task_index = {name: i for i, name in enumerate(self.task_names)}
+        self._raw_length = config.raw_length
+        self._items = iter(stream)
+        self._buffer: deque[_Chunk] = deque()
+        self._next_chunk = 0
+        self._replay: list[list] = []
+        self._exhausted = False
+        self.stats = {"num_items": 0, "num_examples": 0, "num_truncated": 0, "num_skipped": 0, "num_empty": 0,
+                      "num_batches": 0}
+
+    def __iter__(self) -> BatchIterator:
+        return self
+
+    # -- chunks ---------------------------------------------------------------------------------------------
+    def _read_chunk(self) -> bool:
+        """Append the next chunk to the buffer; False at the end of the stream."""
+        if self._exhausted:
+            return False
+        state = self.stream.state_dict() if hasattr(self.stream, "state_dict") else None
+        items = []
+        for item in self._items:
+            items.append(item)
+            if len(items) == self.config.chunk_size:
+                break
+        if not items:
+            self._exhausted = True
+            return False
+        chunk = self._make_chunk(items, self._next_chunk, state)
+        if self._replay:
+            prefix, extra = self._replay.pop(0)
+            chunk.used[:prefix] = True
+            chunk.used[extra] = True
+        self._buffer.append(chunk)
+        self._next_chunk += 1
+        return True
+
+    def _make_chunk(self, items: list[Mapping[str, Any]], number: int, state: Any) -> _Chunk:
+        self.stats["num_items"] += len(items)
+        first = items[0]
+        rng = np.random.default_rng([self.seed, number, zlib.crc32(str(first["task"]).encode()), int(first["index"])])
+        tasks = np.array([self._task_id(item) for item in items], dtype=np.int32)
+        is_text = np.array(["text" in item for item in items], dtype=bool)
+        sup = np.flatnonzero(~is_text)
+        txt = np.flatnonzero(is_text)
+        texts = [items[i]["inputs"] for i in sup] + [items[i]["targets"] for i in sup] + [items[i]["text"] for i in txt]
+        encoded = Ragged.from_rows(self.tokenizer.encode_batch(texts)) if texts else Ragged.from_rows([])
+        n = len(sup)
+        sup_in, sup_tgt, sup_keep = self._supervised(encoded.take(np.arange(n)), encoded.take(np.arange(n, 2 * n)),
+                                                      [items[i] for i in sup])
+        txt_in, txt_tgt, txt_owner = self._self_supervised(encoded.take(np.arange(2 * n, len(encoded))), rng)
+        owner = np.concatenate([sup[sup_keep], txt[txt_owner]])
+        order = np.argsort(owner, kind="stable")
+        inputs = Ragged.concat([sup_in, txt_in]).take(order)
+        targets = Ragged.concat([sup_tgt, txt_tgt]).take(order)
+        self.stats["num_examples"] += len(order)
+        return _Chunk(number, state, inputs, targets, tasks[owner[order]])
+
+    def _task_id(self, item: Mapping[str, Any]) -> int:
+        try:
+            return self._task_index[item["task"]]
+        except KeyError:
+            raise DataError(f"stream item {item.get('task')!r}#{item.get('index')} names a task outside task_names "
+                            f"{self.task_names[:5]}...; fix: pass task_names= listing every leaf task") from None
+
+    def _supervised(self, inputs: Ragged, targets: Ragged, items: list) -> tuple[Ragged, Ragged, np.ndarray]:
+        cfg = self.config
+        too_long = (inputs.lengths + 1 > cfg.input_length) | (targets.lengths + 1 > cfg.target_length)
+        keep = np.ones(len(inputs), dtype=bool)
+        if too_long.any():
+            if cfg.truncate == "error":
+                i = int(np.argmax(too_long))
+                raise DataError(
+                    f"example {items[i]['task']!r}#{items[i]['index']} has {int(inputs.lengths[i]) + 1} input / "
+                    f"{int(targets.lengths[i]) + 1} target tokens (with EOS), over {cfg.input_length} / "
+                    f"{cfg.target_length}; fix: set truncate='truncate' or 'skip', or raise the lengths")
+            if cfg.truncate == "skip":
+                keep = ~too_long
+                self.stats["num_skipped"] += int(too_long.sum())
+                inputs, targets = inputs.take(np.flatnonzero(keep)), targets.take(np.flatnonzero(keep))
+            else:
+                self.stats["num_truncated"] += int(too_long.sum())
+                inputs = _cut_rows(inputs, np.minimum(inputs.lengths, cfg.input_length - 1))
+                targets = _cut_rows(targets, np.minimum(targets.lengths, cfg.target_length - 1))
+        eos = self.tokenizer.eos_id
+        return (append_token(inputs.values, inputs.lengths, eos), append_token(targets.values, targets.lengths, eos),
+                keep)
+
+    def _self_supervised(self, texts: Ragged, rng: np.random.Generator) -> tuple[Ragged, Ragged, np.ndarray]:
+        raw = self._raw_length
+        num_pieces = -(-texts.lengths // raw)
+        self.stats["num_empty"] += int((texts.lengths == 0).sum())
+        owner = np.repeat(np.arange(len(texts)), num_pieces)
+        first_piece = np.repeat(np.cumsum(num_pieces) - num_pieces, num_pieces)
+        piece_no = np.arange(len(owner)) - first_piece
+        lengths = np.minimum(texts.lengths[owner] - piece_no * raw, raw)
+        pieces = Ragged(texts.values, lengths)
+        if not len(pieces):
+            empty = Ragged.from_rows([])
+            return empty, empty, owner
+        out = span_corrupt(pieces, vocab_size=self.tokenizer.vocab_size, rng=rng,
+                           noise_density=self.config.noise_density,
+                           mean_noise_span_length=self.config.mean_noise_span_length,
+                           t5_compatible=self.config.t5_compatible_noise, eos_id=self.tokenizer.eos_id)
+        return out.inputs, out.targets, owner
+
+    # -- batches --------------------------------------------------------------------------------------------
+    def _candidates(self) -> Iterator[tuple[_Chunk, int]]:
+        """Unused buffered examples in stream order (of the batch's task if single-task), reading on demand."""
+        task = None
+        position = 0
+        while True:
+            while position >= len(self._buffer):
+                if not self._read_chunk():
+                    return
+            chunk = self._buffer[position]
+            free = np.flatnonzero(~chunk.used)
+            if task is None and self.config.single_task_batches and len(free):
+                task = int(chunk.task_ids[free[0]])
+            if task is not None:
+                free = free[chunk.task_ids[free] == task]
+            for i in free:
+                yield chunk, int(i)
+            position += 1
+
+    def __next__(self) -> dict:
+        placement = Placement()
+        chosen: list[tuple[_Chunk, int]] = []
+        for chunk, i in self._candidates():
+            if not placement.try_add(int(chunk.inputs.lengths[i]), int(chunk.targets.lengths[i]), self.config):
+                break
+            chosen.append((chunk, i))
+        if not chosen or (self.config.drop_remainder and self._exhausted and len(chosen) and
+                          placement.rows[-1] + 1 < self.config.batch_size):
+            raise StopIteration
+        inputs, targets, task_ids = self._gather(chosen)
+        while self._buffer and self._buffer[0].used.all():
+            self._buffer.popleft()
+        self.stats["num_batches"] += 1
+        return assemble(inputs, targets, task_ids, placement, self.config, self.task_names)
+
+    def _gather(self, chosen: list[tuple[_Chunk, int]]) -> tuple[Ragged, Ragged, np.ndarray]:
+        inputs, targets, task_ids = [], [], []
+        start = 0
+        while start < len(chosen):  # one vectorised take per run of examples from the same chunk
+            chunk = chosen[start][0]
+            end = start
+            while end < len(chosen) and chosen[end][0] is chunk:
+                end += 1
+            index = np.array([i for _, i in chosen[start:end]], dtype=np.int64)
+            chunk.used[index] = True
+            inputs.append(chunk.inputs.take(index))
+            targets.append(chunk.targets.take(index))
+            task_ids.append(chunk.task_ids[index])
+            start = end
+        return Ragged.concat(inputs), Ragged.concat(targets), np.concatenate(task_ids)
+
+    # -- state ----------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Stream state at the oldest live chunk + used-example marks; see the module docstring."""
+        if not hasattr(self.stream, "state_dict"):
+            raise ResumeError(f"{type(self.stream).__name__} has no state_dict(); fix: batch a mixlab MixtureStream "
+                              "(or any stream with state_dict / load_state_dict) to resume")
+        if self._buffer:
+            stream_state, number = self._buffer[0].stream_state, self._buffer[0].number
+            used = [chunk.used_state() for chunk in self._buffer]
+        else:
+            stream_state, number, used = self.stream.state_dict(), self._next_chunk, []
+        return {"version": STATE_VERSION, "kind": "mixlab.text.batches", "seed": self.seed,
+                "config": self.config.model_dump(), "task_names": list(self.task_names), "stream": stream_state,
+                "chunk": number, "used": used + self._replay, "exhausted": self._exhausted and not self._buffer,
+                "stats": dict(self.stats)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Rewind to ``state``; refuses a state from another version, seed, config or task list."""
+        if state.get("version") != STATE_VERSION or state.get("kind") != "mixlab.text.batches":
+            raise ResumeError(f"batch iterator state has version {state.get('version')!r}, kind "
+                              f"{state.get('kind')!r}; expected version {STATE_VERSION} of 'mixlab.text.batches'")
+        for key, mine in (("seed", self.seed), ("config", self.config.model_dump()),
+                          ("task_names", list(self.task_names))):
+            if state[key] != mine:
+                raise ResumeError(f"batch iterator state was saved with a different {key} ({state[key]!r:.120} "
+                                  f"vs {mine!r:.120}); fix: resume with the settings of the saved run")
+        self.stream.load_state_dict(state["stream"])
+        self._items = iter(self.stream)
+        self._buffer.clear()
+        self._next_chunk = int(state["chunk"])
+        self._replay = [list(x) for x in state["used"]]
+        self._exhausted = bool(state["exhausted"])
+        self.stats = dict(state["stats"])
+
+
+def _resolve_task_names(stream: Any, task_names: Sequence[str] | None) -> list[str]:
+    if task_names is not None:
+        return sorted(task_names)
+    names = getattr(stream, "task_names", None)
+    if names is None and getattr(stream, "mixture", None) is not None:
+        names = list(stream.mixture.rates)
+    if names is None:
+        raise DataError(f"cannot tell the task names of {type(stream).__name__}; fix: pass "
+                        "task_names=sorted(mixture.rates) to batches()")
+    return sorted(names)
+
+
+def batches(stream: Iterable[Mapping[str, Any]], tokenizer: Any, config: BatchConfig, seed: int = 0,
+            task_names: Sequence[str] | None = None) -> BatchIterator:
+    """Batch dicts (numpy int32, fixed shapes, see the contract) from a mixture stream; resumable."""
+    return BatchIterator(stream, tokenizer, config, seed=seed, task_names=task_names)

@@ -1,0 +1,115 @@
+"""Adafactor (Shazeer & Stern, 2018) with T5's defaults, written with tensor ops only.
+
+No ``.item()``, no Python ``max``/``min`` on tensors and the step counter kept as a tensor, so a
+step never waits on the device and the whole update can be traced by
+``torch_xla.compile(full_graph=True)``. The learning rate may be a float or a 0-dim tensor (the
+training loop passes a tensor it updates in place, so a changing schedule never retraces).
+
+Per parameter ``p`` with gradient ``g`` at step ``t`` (1-based):
+
+- ``beta2_t = 1 - t ** -decay_rate`` (decay_rate 0.8)
+- ``v = beta2_t * v + (1 - beta2_t) * (g**2 + eps1)``; factored into row and column means when both
+  of the last two dimensions are at least ``factored_min_dim`` (128), else kept whole
+- ``u = g / sqrt(v_hat)``; ``u /= max(1, RMS(u) / clip_threshold)``
+- ``p -= lr * max(eps2, RMS(p)) * u`` when ``scale_parameter`` (RMS of ``p`` before the update)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+
+
+def _rms(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.norm(2) / (tensor.numel() ** 0.5)
+
+
+class Adafactor(torch.optim.Optimizer):
+    """Tensor-only Adafactor without momentum.
+
+    >>> import torch
+    >>> p = torch.nn.Parameter(torch.ones(3))
+    >>> opt = Adafactor([p], lr=0.01)
+    >>> p.grad = torch.ones(3); opt.step()
+    >>> round(float(p[0]), 6)
+    0.99
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float | torch.Tensor = 0.01,
+        *,
+        eps: tuple[float, float] = (1e-30, 1e-3),
+        clip_threshold: float = 1.0,
+        decay_rate: float = 0.8,
+        scale_parameter: bool = True,
+        factored_min_dim: int = 128,
+        weight_decay: float = 0.0,
+    ) -> None:
+        if decay_rate <= 0:
+            raise ValueError(f"Adafactor decay_rate must be > 0 (beta2_t = 1 - t**-decay_rate); got {decay_rate}")
+        if clip_threshold <= 0:
+            raise ValueError(f"Adafactor clip_threshold must be > 0; got {clip_threshold}")
+        if factored_min_dim < 1:
+            raise ValueError(f"Adafactor factored_min_dim must be >= 1; got {factored_min_dim}")
+        defaults = dict(lr=lr, eps=eps, clip_threshold=clip_threshold, decay_rate=decay_rate,
+                        scale_parameter=scale_parameter, factored_min_dim=factored_min_dim,
+                        weight_decay=weight_decay)
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def is_factored(shape: torch.Size, min_dim: int) -> bool:
+        """T5's rule: factor the second moment when both trailing dimensions are >= ``min_dim``."""
+        return len(shape) >= 2 and shape[-1] >= min_dim and shape[-2] >= min_dim
+
+    def _init_state(self, p: torch.Tensor, factored: bool) -> dict:
+        state = self.state[p]
+        state["step"] = torch.zeros((), dtype=torch.float32, device=p.device)
+        if factored:
+            state["exp_avg_sq_row"] = torch.zeros(p.shape[:-1], dtype=torch.float32, device=p.device)
+            state["exp_avg_sq_col"] = torch.zeros(p.shape[:-2] + p.shape[-1:], dtype=torch.float32, device=p.device)
+        else:
+            state["exp_avg_sq"] = torch.zeros(p.shape, dtype=torch.float32, device=p.device)
+        return state
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            eps1, eps2 = group["eps"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad.float()
+                factored = self.is_factored(p.shape, group["factored_min_dim"])
+                state = self.state[p] if p in self.state and self.state[p] else self._init_state(p, factored)
+                if state["step"].device != p.device:  # Optimizer.load_state_dict keeps "step" on the CPU
+                    state["step"] = state["step"].to(p.device)
+                state["step"].add_(1.0)
+                beta2 = 1.0 - state["step"].pow(-group["decay_rate"])
+                squared = grad.square().add_(eps1)
+                if factored:
+                    row, col = state["exp_avg_sq_row"], state["exp_avg_sq_col"]
+                    row.mul_(beta2).add_((1.0 - beta2) * squared.mean(dim=-1))
+                    col.mul_(beta2).add_((1.0 - beta2) * squared.mean(dim=-2))
+                    row_factor = (row / row.mean(dim=-1, keepdim=True)).rsqrt().unsqueeze(-1)
+                    update = row_factor * col.unsqueeze(-2).rsqrt() * grad
+                else:
+                    second = state["exp_avg_sq"]
+                    second.mul_(beta2).add_((1.0 - beta2) * squared)
+                    update = second.rsqrt() * grad
+                update = update / torch.clamp(_rms(update) / group["clip_threshold"], min=1.0)
+                master = p.float()
+                lr = group["lr"]
+                if group["scale_parameter"]:
+                    lr = torch.clamp(_rms(master), min=eps2) * lr
+                if group["weight_decay"]:
+                    master = master - group["weight_decay"] * lr * master
+                master = master - lr * update
+                p.copy_(master)
+        return loss

@@ -1,0 +1,301 @@
+"""The ExT5 training loop, written against ``mixlab.backends.Backend`` only.
+
+``train(config)`` builds the data (mixture stream -> ``mixlab.text.batches``, sharded by the
+backend's rank), a T5.1.1 model driven with packed segment masks, Adafactor with the rsqrt
+schedule, then runs ``config.steps`` steps: per-task losses, tokens/s and the input pipeline's share
+of wall time go to ``metrics.jsonl``; teacher-forced eval every ``eval_interval`` steps; atomic
+checkpoints every ``checkpoint_interval`` steps. ``resume=True`` continues from the newest good
+checkpoint with the same batches (bit-identical losses on the torch CPU backend).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mixlab.backends import Backend, get_backend
+from mixlab.errors import ConfigError, ResumeError
+from mixlab.train.adafactor import Adafactor
+from mixlab.train.checkpoint import CheckpointManager, resolve_checkpoint
+from mixlab.train.config import PretrainConfig
+from mixlab.train.data import BatchSource, Prefetcher
+from mixlab.train.loss import compute_loss, muppet_weights
+from mixlab.train.metrics import MetricsLog
+from mixlab.train.model import T5_VOCAB_SIZE, PackedT5, build_model
+from mixlab.train.schedule import RsqrtSchedule
+from mixlab.train.sources import DataFactory, build_data
+
+log = logging.getLogger(__name__)
+
+MODEL_KEYS = ("input_ids", "encoder_segment_ids", "decoder_input_ids", "decoder_segment_ids")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainResult:
+    out_dir: Path
+    step: int
+    last_metrics: dict[str, Any]
+    checkpoint: Path | None
+
+
+def train(config: PretrainConfig, *, out_dir: str | Path | None = None, steps: int | None = None,
+          resume: bool = False, backend: Backend | None = None, data: DataFactory | None = None,
+          registry: Any = None, progress: bool = True) -> TrainResult:
+    """Run (or resume) training as ``config`` says; ``out_dir``/``steps`` override the config's.
+
+    ``data(config, backend, vocab_size, split)`` may replace the default data sources (the mixture's
+    stream through ``mixlab.text.batches``); see :mod:`mixlab.train.sources`.
+    """
+    updates = {k: v for k, v in (("out_dir", str(out_dir) if out_dir else None), ("steps", steps)) if v is not None}
+    config = PretrainConfig(**{**config.to_dict(), **updates}) if updates else config
+    owned = backend is None
+    backend = backend or get_backend(config.backend.name, **config.backend.options())
+    backend.setup()
+    try:
+        trainer = Trainer(config, backend, data=data or build_data, registry=registry)
+        return trainer.fit(resume=resume, progress=progress)
+    finally:
+        if owned:
+            backend.close()
+
+
+class Trainer:
+    """One run's objects: data, model, optimizer, schedule, checkpoints, metrics."""
+
+    def __init__(self, config: PretrainConfig, backend: Backend, *, data: DataFactory, registry: Any = None) -> None:
+        self.config, self.backend = config, backend
+        self.out_dir = Path(config.out_dir)
+        tokenizer = _load_tokenizer(config.tokenizer)
+        self.vocab_size = config.model.vocab_size or (tokenizer.vocab_size if tokenizer else T5_VOCAB_SIZE)
+        self.source: BatchSource = data(config, backend, self.vocab_size, tokenizer=tokenizer, registry=registry)
+        self.eval_source: BatchSource | None = None
+        if config.eval_interval:
+            self.eval_source = data(config, backend, self.vocab_size, tokenizer=tokenizer, registry=registry,
+                                    split=config.eval_split)
+        self.task_names = list(self.source.task_names)
+        t5 = build_model(config.model.shape, self.vocab_size, seed=config.seed, dropout_rate=config.model.dropout_rate)
+        if config.init_from:
+            self._init_weights(t5, config.init_from)
+        self.model = backend.prepare_model(PackedT5(t5))
+        self.schedule = RsqrtSchedule(base_lr=config.learning_rate, warmup_steps=config.warmup_steps)
+        self.lr = torch.tensor(self.schedule(0), dtype=torch.float32, device=backend.device)
+        self.optimizer = Adafactor(self.model.parameters(), lr=self.lr)
+        weights = muppet_weights(self.task_names, config.output_space_sizes) if config.loss_scaling == "muppet" else None
+        self.task_weights = torch.tensor(weights, device=backend.device) if weights else None
+        self.checkpoints = CheckpointManager(self.out_dir / "checkpoints", keep=config.keep_checkpoints,
+                                             save_fn=backend.save, load_fn=backend.load)
+        self.metrics = MetricsLog(self.out_dir, enabled=backend.is_main)
+        self.step_fn = backend.compile(self._train_step)
+        self.step, self.data_state = 0, None
+        backend.seed(config.seed * 1009 + backend.rank)
+
+    # -- setup ---------------------------------------------------------------------------------
+    def _init_weights(self, t5: torch.nn.Module, path: str) -> None:
+        folder = resolve_checkpoint(path)
+        state = self.backend.load(str(folder / "model.pt"))
+        state = {k.removeprefix("t5."): v for k, v in state.items()}
+        try:
+            t5.load_state_dict(state)
+        except RuntimeError as exc:
+            raise ConfigError(f"init_from {path!r} ({folder}) does not fit model {self.config.model.preset!r} with "
+                              f"vocab {self.vocab_size}: {str(exc)[:300]}; fix: use the same model shape") from exc
+        log.info("initialised model weights from %s (fresh optimizer)", folder)
+
+    def _restore(self, resume: bool) -> None:
+        existing = self.checkpoints.steps()
+        if not resume:
+            if existing:
+                raise ConfigError(f"{self.out_dir} already holds checkpoints (steps {existing}); pass resume=True "
+                                  "(--resume) to continue, or choose another out_dir (--out)")
+            return
+        folder = self.checkpoints.latest()
+        if folder is None:
+            log.warning("resume asked but %s holds no good checkpoint; starting from step 0", self.checkpoints.root)
+            return
+        parts = self.checkpoints.load(folder, ("model", "optimizer", "trainer"))
+        trainer = parts["trainer"]
+        if trainer["world_size"] != self.backend.world_size:
+            raise ResumeError(f"checkpoint {folder} was written by {trainer['world_size']} processes, this run has "
+                              f"{self.backend.world_size}; resume with the same number of processes")
+        self.backend.load_state_dict(self.model, self.optimizer, {"model": parts["model"],
+                                                                  "optimizer": parts["optimizer"]})
+        self.step = trainer["step"]
+        self.data_state = trainer["data"][self.backend.rank]
+        self.backend.set_rng_state(trainer["rng"][self.backend.rank])
+        log.info("resumed from %s at step %d", folder, self.step)
+
+    def _write_run_files(self) -> None:
+        if not self.backend.is_main:
+            return
+        import yaml
+
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "config.yaml").write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+        mixture = getattr(self.source, "mixture", None)
+        if mixture is not None:
+            mixture.write_manifest(self.out_dir / "mixture_manifest.json")
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _train_step(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        self.model.train()
+        with self.backend.autocast():
+            logits = self.model(*(batch[k] for k in MODEL_KEYS))
+        out = compute_loss(logits, batch["labels"], batch["decoder_task_ids"], len(self.task_names),
+                           z_loss=self.config.z_loss, task_weights=self.task_weights)
+        self.backend.backward(out.loss)
+        self.backend.optimizer_step(self.optimizer)
+        return out.loss.detach(), out.task_loss_sums, out.task_token_counts, out.token_correct
+
+    def fit(self, *, resume: bool = False, progress: bool = True) -> TrainResult:
+        from tqdm.auto import tqdm
+
+        self._restore(resume)
+        self._write_run_files()
+        self.backend.barrier()
+        self.metrics.truncate_after(self.step)
+        config, backend = self.config, self.backend
+        window = _Window(len(self.task_names), backend.device)
+        batches = Prefetcher(self.source.iterate(self.data_state), depth=2)
+        bar = tqdm(total=config.steps, initial=self.step, disable=not (progress and backend.is_main),
+                   desc=config.name, unit="step")
+        last: dict[str, Any] = {}
+        saved: Path | None = None
+        try:
+            while self.step < config.steps:
+                waited = time.perf_counter()
+                host_batch, self.data_state = next(batches)
+                window.tokens += int(np.count_nonzero(host_batch["input_ids"]) + np.count_nonzero(host_batch["labels"] >= 0))
+                batch = backend.to_device(host_batch)
+                window.data_seconds += time.perf_counter() - waited
+                self.lr.fill_(self.schedule(self.step))
+                window.add(self.step_fn(batch))
+                self.step += 1
+                bar.update(1)
+                if self.step % config.log_interval == 0 or self.step == config.steps:
+                    last = self._log(window)
+                    bar.set_postfix(loss=f"{last['loss']:.4f}")
+                if self.eval_source is not None and self.step % config.eval_interval == 0:
+                    last = {**last, **self._evaluate()}
+                interval = config.checkpoint_interval
+                if (interval and self.step % interval == 0) or self.step == config.steps:
+                    saved = self._save()
+        finally:
+            batches.close()
+            bar.close()
+            self.metrics.close()
+        return TrainResult(out_dir=self.out_dir, step=self.step, last_metrics=last, checkpoint=saved)
+
+    def _log(self, window: _Window) -> dict[str, Any]:
+        backend = self.backend
+        totals = backend.to_host(backend.all_reduce_sum(window.vector()))
+        backend.sync()
+        seconds = time.perf_counter() - window.started
+        num_tasks = len(self.task_names)
+        loss_sum, correct, tokens = float(totals[0]), float(totals[1]), float(totals[2])
+        sums, counts = totals[3:3 + num_tasks].tolist(), totals[3 + num_tasks:].tolist()
+        target_tokens = sum(counts)
+        record = {
+            "step": self.step,
+            "loss": loss_sum / (window.num_steps * backend.world_size),
+            "ce": math.fsum(sums) / max(target_tokens, 1.0),
+            "accuracy": correct / max(target_tokens, 1.0),
+            "lr": self.schedule(self.step - 1),
+            "task_loss": {n: s / c for n, s, c in zip(self.task_names, sums, counts) if c > 0},
+            "task_tokens": {n: int(c) for n, c in zip(self.task_names, counts) if c > 0},
+            "tokens": int(tokens),
+            "tokens_per_s": tokens / seconds if seconds > 0 else 0.0,
+            "steps_per_s": window.num_steps / seconds if seconds > 0 else 0.0,
+            "data_share": window.data_seconds / seconds if seconds > 0 else 0.0,
+        }
+        self.metrics.write(record)
+        window.reset()
+        return record
+
+    @torch.no_grad()
+    def _evaluate(self) -> dict[str, Any]:
+        source = self.eval_source
+        assert source is not None
+        self.model.eval()
+        window = _Window(len(source.task_names), self.backend.device)
+        iterator = source.iterate(None)  # the same eval batches every time
+        for _ in range(self.config.eval_batches):
+            try:
+                host_batch, _ = next(iterator)
+            except StopIteration:
+                break
+            batch = self.backend.to_device(host_batch)
+            with self.backend.autocast():
+                logits = self.model(*(batch[k] for k in MODEL_KEYS))
+            out = compute_loss(logits, batch["labels"], batch["decoder_task_ids"], len(source.task_names))
+            window.add((out.loss, out.task_loss_sums, out.task_token_counts, out.token_correct))
+        totals = self.backend.to_host(self.backend.all_reduce_sum(window.vector()))
+        num_tasks = len(source.task_names)
+        sums, counts = totals[3:3 + num_tasks].tolist(), totals[3 + num_tasks:].tolist()
+        target_tokens = max(sum(counts), 1.0)
+        record = {"step": self.step, "eval_loss": math.fsum(sums) / target_tokens,
+                  "eval_accuracy": float(totals[1]) / target_tokens,
+                  "eval_task_loss": {n: s / c for n, s, c in zip(source.task_names, sums, counts) if c > 0}}
+        self.metrics.write(record)
+        return record
+
+    def _save(self) -> Path | None:
+        backend = self.backend
+        state = backend.state_dict(self.model, self.optimizer)
+        data_states = backend.all_gather_object(self.data_state)
+        rng_states = backend.all_gather_object(backend.rng_state())
+        folder = None
+        if backend.is_main:
+            trainer = {"step": self.step, "world_size": backend.world_size, "data": data_states, "rng": rng_states,
+                       "config": self.config.to_dict()}
+            folder = self.checkpoints.save(self.step, {"model": state["model"], "optimizer": state["optimizer"],
+                                                       "trainer": trainer})
+        backend.barrier()
+        return folder
+
+
+class _Window:
+    """Device-side sums over the steps since the last log (no host sync until ``vector``)."""
+
+    def __init__(self, num_tasks: int, device: Any) -> None:
+        self.num_tasks, self.device = num_tasks, device
+        self.reset()
+
+    def reset(self) -> None:
+        zeros = torch.zeros
+        self.loss = zeros((), device=self.device)
+        self.correct = zeros((), device=self.device)
+        self.sums = zeros(self.num_tasks, device=self.device)
+        self.counts = zeros(self.num_tasks, device=self.device)
+        self.num_steps, self.tokens, self.data_seconds = 0, 0, 0.0
+        self.started = time.perf_counter()
+
+    def add(self, outputs: tuple[torch.Tensor, ...]) -> None:
+        loss, sums, counts, correct = outputs
+        self.loss += loss.float()
+        self.sums += sums
+        self.counts += counts
+        self.correct += correct
+        self.num_steps += 1
+
+    def vector(self) -> torch.Tensor:
+        tokens = torch.tensor([float(self.tokens)], device=self.device)
+        return torch.cat([self.loss.reshape(1), self.correct.reshape(1), tokens, self.sums, self.counts])
+
+
+def _load_tokenizer(path: str | None) -> Any:
+    if path is None:
+        return None
+    from mixlab.text import load_tokenizer
+
+    return load_tokenizer(path)
+
+
+StepFn = Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, ...]]

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mixlab
+from mixlab.errors import DataError
+from mixlab.text.span_corruption import (
+    corrupted_lengths, corruption_lengths, noise_counts, noise_mask, reconstruct, span_corrupt,
+)
+
+T5_VOCAB = 32100
+
+
+def test_public_name_resolves_to_the_module():
+    assert mixlab.span_corruption.span_corrupt is span_corrupt
+
+
+@pytest.mark.parametrize(("input_length", "raw", "targets"), [(512, 568, 114), (128, 141, 29)])
+def test_corruption_lengths_match_t5(input_length, raw, targets):
+    assert corruption_lengths(input_length) == (raw, targets)
+    assert corrupted_lengths(raw) == (input_length, targets)
+    assert corrupted_lengths(raw + 1)[0] > input_length
+
+
+def test_full_length_example_fills_the_budget_exactly():
+    out = span_corrupt([np.arange(3, 3 + 568)] * 8, vocab_size=T5_VOCAB, rng=np.random.default_rng(0))
+    assert out.inputs.lengths.tolist() == [512] * 8 and out.targets.lengths.tolist() == [114] * 8
+
+
+def test_golden_seeded_output():
+    rows = [np.arange(3, 43), np.arange(3, 10)]
+    out = span_corrupt(rows, vocab_size=1000, rng=np.random.default_rng(1234))
+    assert out.inputs[0].tolist() == [999, *range(7, 26), 998, *range(28, 43), 1]
+    assert out.targets[0].tolist() == [999, 3, 4, 5, 6, 998, 26, 27, 1]
+    assert out.inputs[1].tolist() == [999, 4, 5, 6, 7, 8, 9, 1] and out.targets[1].tolist() == [999, 3, 1]
+    t5 = span_corrupt(rows, vocab_size=1000, rng=np.random.default_rng(1234), t5_compatible=True)
+    assert t5.inputs[0].tolist() == [*range(3, 22), 999, *range(26, 41), 998, 1]
+    assert t5.targets[0].tolist() == [999, 22, 23, 24, 25, 998, 41, 42, 1]
+    assert t5.inputs[1].tolist() == [3, 4, 5, 6, 7, 8, 999, 1] and t5.targets[1].tolist() == [999, 9, 1]
+
+
+def test_density_and_mean_span_length_over_many_samples():
+    is_noise, span = noise_mask(np.full(4000, 568), np.random.default_rng(7))
+    assert is_noise.mean() == pytest.approx(85 / 568)  # exact count per row: round(568 * 0.15) = 85
+    starts = is_noise & ~np.concatenate([np.zeros((4000, 1), bool), is_noise[:, :-1]], axis=1)
+    assert starts.sum(axis=1).tolist() == [28] * 4000  # round(85 / 3) spans in every row
+    assert is_noise.sum() / starts.sum() == pytest.approx(85 / 28)
+    # variable lengths: density stays near 0.15
+    lengths = np.random.default_rng(1).integers(20, 568, size=3000)
+    is_noise, _ = noise_mask(lengths, np.random.default_rng(2))
+    assert is_noise.sum() / lengths.sum() == pytest.approx(0.15, abs=0.005)
+
+
+def test_span_lengths_are_spread_not_fixed():
+    is_noise, span = noise_mask(np.full(2000, 568), np.random.default_rng(3))
+    flat = (np.arange(2000)[:, None] * 100 + span)[is_noise]
+    lengths = np.bincount(flat)[np.bincount(flat) > 0]
+    assert lengths.min() == 1 and lengths.max() >= 10 and lengths.mean() == pytest.approx(85 / 28)
+
+
+def test_sentinels_descend_from_the_top_of_a_t5_vocabulary():
+    out = span_corrupt([np.arange(3, 3 + 568)], vocab_size=T5_VOCAB, rng=np.random.default_rng(0))
+    sentinels = out.targets[0][out.targets[0] >= T5_VOCAB - 100]
+    assert sentinels.tolist() == list(range(32099, 32099 - 28, -1))
+    assert out.inputs[0][out.inputs[0] >= T5_VOCAB - 100].tolist() == sentinels.tolist()
+
+
+def test_end_quirk_t5_always_ends_in_noise_mixlab_half_the_time():
+    lengths = np.full(4000, 141)
+    t5_mask, _ = noise_mask(lengths, np.random.default_rng(5), t5_compatible=True)
+    assert t5_mask[:, -1].all() and not t5_mask[:, 0].any()
+    mask, _ = noise_mask(lengths, np.random.default_rng(5))
+    assert mask[:, -1].mean() == pytest.approx(0.5, abs=0.03)
+    assert mask[:, 0].mean() == pytest.approx(0.5, abs=0.03)
+    assert (mask[:, 0] != mask[:, -1]).all()  # equal numbers of noise and kept spans: one end each
+    assert mask.sum(axis=1).tolist() == t5_mask.sum(axis=1).tolist()  # same counts either way
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 4, 7])
+def test_short_inputs(length):
+    out = span_corrupt([np.arange(3, 3 + length)], vocab_size=500, rng=np.random.default_rng(0))
+    inputs, targets = out.inputs[0], out.targets[0]
+    assert (targets >= 400).sum() >= 1 and len(targets) >= 3  # at least one noise token and one sentinel
+    assert reconstruct(inputs, targets, vocab_size=500).tolist() == list(range(3, 3 + length))
+    assert noise_counts(np.array([1, 2, 3]))[0].tolist() == [1, 1, 1]
+
+
+def test_too_many_spans_is_a_clear_error():
+    with pytest.raises(DataError, match=r"row 1 \(3000 tokens\) needs 150 noise spans but only 100 sentinels"):
+        span_corrupt([np.arange(3, 13), np.full(3000, 5)], vocab_size=32100, rng=np.random.default_rng(0))
+    with pytest.raises(DataError, match="row 0 is empty"):
+        span_corrupt([np.zeros(0, np.int32)], vocab_size=100, rng=np.random.default_rng(0))
+
+
+def test_same_seed_same_output_different_seed_different_output():
+    rows = [np.arange(3, 200)] * 4
+    first = span_corrupt(rows, vocab_size=1000, rng=np.random.default_rng(9))
+    again = span_corrupt(rows, vocab_size=1000, rng=np.random.default_rng(9))
+    other = span_corrupt(rows, vocab_size=1000, rng=np.random.default_rng(10))
+    assert np.array_equal(first.inputs.values, again.inputs.values)
+    assert not np.array_equal(first.inputs.values, other.inputs.values)
+
+
+rows_strategy = st.lists(st.lists(st.integers(3, 899), min_size=1, max_size=700), min_size=1, max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=rows_strategy, seed=st.integers(0, 2**32 - 1), t5=st.booleans())
+def test_properties(rows, seed, t5):
+    out = span_corrupt(rows, vocab_size=1000, rng=np.random.default_rng(seed), t5_compatible=t5)
+    for row, inputs, targets in zip(rows, out.inputs.to_list(), out.targets.to_list()):
+        assert reconstruct(inputs, targets, vocab_size=1000).tolist() == row
+        in_budget, target_budget = corrupted_lengths(len(row))
+        assert len(inputs) == in_budget and len(targets) == target_budget
+        in_sentinels = inputs[inputs >= 900]
+        target_sentinels = targets[targets >= 900]
+        assert in_sentinels.tolist() == target_sentinels.tolist() == list(range(999, 999 - len(in_sentinels), -1))
+        assert inputs[-1] == 1 and targets[-1] == 1 and targets[0] == 999
+
+
+@settings(max_examples=40, deadline=None)
+@given(input_length=st.integers(4, 1200))
+def test_raw_length_fits_and_is_largest(input_length):
+    raw, targets = corruption_lengths(input_length)
+    assert corrupted_lengths(raw) == (corrupted_lengths(raw)[0], targets)
+    assert corrupted_lengths(raw)[0] <= input_length < corrupted_lengths(raw + 1)[0]
+    for shorter in (1, raw // 2, raw - 1):  # shorter rows fit too (lengths grow with the row)
+        if shorter >= 1:
+            assert corrupted_lengths(shorter)[0] <= input_length and corrupted_lengths(shorter)[1] <= targets
