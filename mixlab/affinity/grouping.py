@@ -12,8 +12,8 @@ the score); without ``k`` the number of groups is free and ``penalty`` (>= 0) pr
 Search: exact for up to ``exact_limit`` (12) nodes, like TAG / Standley et al.'s exhaustive
 search, by dynamic programming over subsets (every partition is the group holding the
 lowest remaining node plus a partition of the rest: O(k 3^n)). Above that a heuristic:
-greedy agglomerative merging (best score change first) then single-node moves until no
-move improves the score; it is deterministic but not guaranteed optimal.
+greedy agglomerative merging (best score change first), then single-node moves and
+pairwise swaps until none improves the score; deterministic, not guaranteed optimal.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def _heuristic(pair: np.ndarray, k: int | None, penalty: float) -> list[list[int
 
 
 def _local_moves(pair: np.ndarray, groups: list[list[int]], k: int | None, penalty: float) -> list[list[int]]:
-    """Move single nodes between groups while a move raises the score (at most 100 sweeps)."""
+    """Move single nodes between groups, or else swap two, while that raises the score (at most 100 sweeps)."""
     for _ in range(100):
         improved = False
         for node in range(len(pair)):
@@ -171,6 +171,27 @@ def _local_moves(pair: np.ndarray, groups: list[list[int]], k: int | None, penal
                 if not home:
                     groups.remove(home)
                 improved = True
-        if not improved:
+        if not improved and not _best_swap(pair, groups):
             break
     return groups
+
+
+def _best_swap(pair: np.ndarray, groups: list[list[int]]) -> bool:
+    """Swap the two nodes (in different groups) whose exchange raises the score most; False if none does."""
+    best_delta, best = _TIE, None
+    for a in range(len(groups)):
+        for b in range(a + 1, len(groups)):
+            ga, gb = groups[a], groups[b]
+            before = _weight(pair, ga) + _weight(pair, gb)
+            for u in ga:
+                for v in gb:
+                    after = (_weight(pair, [x for x in ga if x != u] + [v])
+                             + _weight(pair, [x for x in gb if x != v] + [u]))
+                    if after - before > best_delta:
+                        best_delta, best = after - before, (a, b, u, v)
+    if best is None:
+        return False
+    a, b, u, v = best
+    groups[a] = sorted([x for x in groups[a] if x != u] + [v])
+    groups[b] = sorted([x for x in groups[b] if x != v] + [u])
+    return True
