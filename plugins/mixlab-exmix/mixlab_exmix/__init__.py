@@ -7,9 +7,8 @@ mixtures: exmix (proportional, cap 300k), exmix-family-uniform, ext5 (R-mix with
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import mixlab
 
@@ -32,18 +31,7 @@ __all__ = [
 ]
 __version__ = "1.0.0"
 
-F = TypeVar("F", bound=Callable[..., Any])
 CAP = 300_000
-
-
-def _mixture_plugin(api: int = 1) -> Callable[[F], F]:
-    """Stand-in for ``mixlab.mixture_plugin`` (being written in ``mixlab.samplers``): it only marks the API."""
-
-    def mark(fn: F) -> F:
-        fn.__mixlab_plugin_api__ = api  # type: ignore[attr-defined]
-        return fn
-
-    return mark
 
 
 def build_task(entry: Entry, root: Path | None = None) -> mixlab.Task:
@@ -79,20 +67,20 @@ def tasks() -> list[mixlab.Task]:
     return [build_task(entry, root) for entry in entries()]
 
 
-@_mixture_plugin(api=1)
+@mixlab.mixture_plugin(api=1)
 def exmix() -> dict[str, Any]:
     """All of ExMix, examples-proportional with the ExT5 cap of 300k examples per task."""
     return {"name": "exmix", "tasks": {"collection": NAMESPACE}, "strategy": {"kind": "proportional", "cap": CAP}}
 
 
-@_mixture_plugin(api=1)
+@mixlab.mixture_plugin(api=1)
 def exmix_family_uniform() -> dict[str, Any]:
     """ExMix with every family weighted equally, proportional (capped) inside a family (Table 2's scheme)."""
     return {"name": "exmix-family-uniform", "tasks": {"collection": NAMESPACE},
             "strategy": {"kind": "family_uniform", "cap": CAP}}
 
 
-@_mixture_plugin(api=1)
+@mixlab.mixture_plugin(api=1)
 def ext5() -> dict[str, Any]:
     """ExT5 pre-training: C4 span corruption R-mixed with ExMix, R=2 (P(self-supervised) = 2/3)."""
     return {"name": "ext5",

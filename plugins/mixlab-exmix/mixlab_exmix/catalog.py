@@ -119,4 +119,5 @@ def resolve_files(entry: Entry, root: Path | None = None) -> dict[str, str | lis
     def absolute(path: str) -> str:
         return str(base / path)
 
-    return {split: absolute(p) if isinstance(p, str) else [absolute(x) for x in p] for split, p in entry.data_files.items()}
+    files = entry.data_files.items()
+    return {split: absolute(p) if isinstance(p, str) else [absolute(x) for x in p] for split, p in files}

@@ -69,7 +69,8 @@ def _classifier(prefix: str, columns: Sequence[str], label_column: str, names: S
 def _seq2seq(prefix: str, columns: Sequence[str], target: str, field_names: Sequence[str] | None = None) -> Formatter:
     def fmt(row: Row) -> dict[str, str]:
         value = row[target]
-        return _out(_fields(prefix, row, columns, field_names), value if isinstance(value, str) else _first(value, target))
+        text = value if isinstance(value, str) else _first(value, target)
+        return _out(_fields(prefix, row, columns, field_names), text)
 
     return fmt
 
@@ -174,7 +175,7 @@ def _choice(prefix: str, context: Sequence[str], options: Sequence[str], label: 
 
 FORMATTERS.update({
     "rainbow_anli": _choice("anli", ["observation_1", "observation_2"], ["hypothesis_1", "hypothesis_2"], "label", 1),
-    "rainbow_cosmosqa": _choice("cosmosqa", ["context", "question"], ["answer0", "answer1", "answer2", "answer3"], "label", 0),
+    "rainbow_cosmosqa": _choice("cosmosqa", ["context", "question"], [f"answer{i}" for i in range(4)], "label", 0),
     "rainbow_piqa": _choice("piqa", ["goal"], ["sol1", "sol2"], "label", 0),
     "rainbow_socialiqa": _choice("socialiqa", ["context", "question"], ["answerA", "answerB", "answerC"], "label", 1),
     "rainbow_winogrande": _choice("winogrande", ["sentence"], ["option1", "option2"], "answer", 1),
@@ -266,12 +267,14 @@ def _top(row: Row) -> dict[str, str]:
 
 # ------------------------------------------------------------------------------------- TweetEval
 FORMATTERS.update({
-    "tweeteval_emotion": _classifier("tweet emotion", ["text"], "label", ("anger", "joy", "optimism", "sadness"), ["tweet"]),
+    "tweeteval_emotion": _classifier("tweet emotion", ["text"], "label", ("anger", "joy", "optimism", "sadness"),
+                                     ["tweet"]),
     "tweeteval_emoji": _classifier("tweet emoji", ["text"], "label", LABELS["tweeteval_emoji"], ["tweet"]),
     "tweeteval_irony": _classifier("tweet irony", ["text"], "label", ("non_irony", "irony"), ["tweet"]),
     "tweeteval_hate": _classifier("tweet hate", ["text"], "label", ("non-hate", "hate"), ["tweet"]),
     "tweeteval_offensive": _classifier("tweet offensive", ["text"], "label", ("non-offensive", "offensive"), ["tweet"]),
-    "tweeteval_sentiment": _classifier("tweet sentiment", ["text"], "label", ("negative", "neutral", "positive"), ["tweet"]),
+    "tweeteval_sentiment": _classifier("tweet sentiment", ["text"], "label", ("negative", "neutral", "positive"),
+                                       ["tweet"]),
     "tweeteval_stance": _classifier("tweet stance", ["text"], "label", ("none", "against", "favor"), ["tweet"]),
 })
 
@@ -339,7 +342,8 @@ def _squad(row: Row) -> dict[str, str]:
 
 @_register("drop")
 def _drop(row: Row) -> dict[str, str]:
-    return _out(_fields("drop", row, ["question", "passage"]), ", ".join(row["answers_spans"]["spans"]) or _first([], "span"))
+    spans = ", ".join(row["answers_spans"]["spans"]) or _first([], "answer span")
+    return _out(_fields("drop", row, ["question", "passage"]), spans)
 
 
 @_register("quac")
@@ -361,7 +365,8 @@ def _race(question_generation: bool) -> Formatter:
         options = list(row["options"])
         answer = options["ABCD".index(row["answer"])]
         if question_generation:
-            return _out(f"race generate question answer: {_text(answer)} article: {_text(row['article'])}", row["question"])
+            inputs = f"race generate question answer: {_text(answer)} article: {_text(row['article'])}"
+            return _out(inputs, row["question"])
         opts = " ".join(f"({k}) {_text(o)}" for k, o in zip("ABCD", options))
         return _out(f"race question: {_text(row['question'])} options: {opts} article: {_text(row['article'])}", answer)
 
@@ -416,7 +421,8 @@ def _sentiment140(row: Row) -> dict[str, str]:
 
 @_register("civil_comments")
 def _civil_comments(row: Row) -> dict[str, str]:
-    return _out(f"civil_comments comment: {_text(row['text'])}", "toxic" if float(row["toxicity"]) >= 0.5 else "non-toxic")
+    toxic = float(row["toxicity"]) >= 0.5  # the usual binarisation of the annotator fraction
+    return _out(f"civil_comments comment: {_text(row['text'])}", "toxic" if toxic else "non-toxic")
 
 
 @_register("wiki_toxicity")
@@ -447,7 +453,8 @@ def _text2sql(row: Row) -> dict[str, str]:
     sentence = row["sentences"][0]
     text, sql = sentence["text"], row["sql"][0]
     for name, value in sentence["variables"].items():
-        text, sql = text.replace(name, value), sql.replace(name, value)
+        if value is not None:  # datasets fills variables of other rows with None
+            text, sql = text.replace(name, value), sql.replace(name, value)
     return _out(f"parse to sql: {text}", _text(sql))
 
 
