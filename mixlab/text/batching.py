@@ -27,7 +27,9 @@ class BatchConfig(Spec):
     ``truncate`` says what happens to a supervised example whose inputs or targets (with EOS)
     exceed ``input_length`` / ``target_length``: ``"truncate"`` keeps the head and ends it with
     EOS, ``"skip"`` drops it, ``"error"`` raises. Both are counted in the iterator's ``stats``.
-    Self-supervised text is cut into chunks of ``raw_length`` tokens, which always fit.
+    Self-supervised text is cut into pieces of ``raw_length`` tokens, which always fit; with
+    ``concat_text`` (default, as T5) the texts of one task within a chunk of items are joined first
+    so pieces are full length.
     ``chunk_size`` stream items are tokenised and corrupted together; it fixes the random
     draws, so change it and a seeded run changes.
     """
@@ -47,6 +49,7 @@ class BatchConfig(Spec):
     noise_density: float = Field(default=0.15, gt=0.0, lt=1.0)
     mean_noise_span_length: float = Field(default=3.0, ge=1.0)
     t5_compatible_noise: bool = False
+    concat_text: bool = True
     truncate: Literal["truncate", "skip", "error"] = "truncate"
     chunk_size: int = Field(default=256, gt=0)
     drop_remainder: bool = False

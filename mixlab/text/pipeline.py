@@ -2,8 +2,10 @@
 
 Work happens in chunks of ``config.chunk_size`` stream items: one ``encode_batch`` call for
 all their texts, one ``span_corrupt`` call for all their self-supervised pieces. Supervised items
-give ``inputs + EOS`` / ``targets + EOS``; self-supervised text is cut into ``raw_length`` pieces,
-each corrupted into one example. A chunk's random draws come from a generator seeded by
+give ``inputs + EOS`` / ``targets + EOS``; self-supervised texts of one task are concatenated (as
+T5's ``reduce_concat_tokens``; ``concat_text=False`` keeps one document per example), cut into
+``raw_length`` pieces, and each piece is corrupted into one example owned by the item holding its
+first token. A chunk's random draws come from a generator seeded by
 ``(seed, chunk number, first item's task and index)``, so they depend on neither timing nor
 batch boundaries, and differ between stream shards.
 
@@ -108,7 +110,8 @@ class BatchIterator(Iterator[dict]):
         n = len(sup)
         sup_in, sup_tgt, sup_keep = self._supervised(encoded.take(np.arange(n)), encoded.take(np.arange(n, 2 * n)),
                                                       [items[i] for i in sup])
-        txt_in, txt_tgt, txt_owner = self._self_supervised(encoded.take(np.arange(2 * n, len(encoded))), rng)
+        txt_in, txt_tgt, txt_owner = self._self_supervised(encoded.take(np.arange(2 * n, len(encoded))), tasks[txt],
+                                                           rng)
         owner = np.concatenate([sup[sup_keep], txt[txt_owner]])
         order = np.argsort(owner, kind="stable")
         inputs = Ragged.concat([sup_in, txt_in]).take(order)
@@ -146,15 +149,25 @@ class BatchIterator(Iterator[dict]):
         return (append_token(inputs.values, inputs.lengths, eos), append_token(targets.values, targets.lengths, eos),
                 keep)
 
-    def _self_supervised(self, texts: Ragged, rng: np.random.Generator) -> tuple[Ragged, Ragged, np.ndarray]:
+    def _self_supervised(self, texts: Ragged, tasks: np.ndarray,
+                         rng: np.random.Generator) -> tuple[Ragged, Ragged, np.ndarray]:
+        """Cut texts into raw-length pieces and corrupt them; return (inputs, targets, owning text of each piece)."""
         raw = self._raw_length
-        num_pieces = -(-texts.lengths // raw)
         self.stats["num_empty"] += int((texts.lengths == 0).sum())
-        owner = np.repeat(np.arange(len(texts)), num_pieces)
-        first_piece = np.repeat(np.cumsum(num_pieces) - num_pieces, num_pieces)
-        piece_no = np.arange(len(owner)) - first_piece
-        lengths = np.minimum(texts.lengths[owner] - piece_no * raw, raw)
-        pieces = Ragged(texts.values, lengths)
+        order = np.arange(len(texts))
+        if self.config.concat_text:  # one token run per task, documents back to back (T5's reduce_concat_tokens)
+            order = np.argsort(tasks, kind="stable")
+            texts = texts.take(order)
+            firsts = np.flatnonzero(np.r_[True, np.diff(tasks[order]) != 0]) if len(texts) else np.zeros(0, int)
+            units = Ragged(texts.values, np.add.reduceat(texts.lengths, firsts) if len(texts) else np.zeros(0))
+        else:
+            units = texts
+        num_pieces = -(-units.lengths // raw)
+        unit = np.repeat(np.arange(len(units)), num_pieces)
+        piece_no = np.arange(len(unit)) - np.repeat(np.cumsum(num_pieces) - num_pieces, num_pieces)
+        pieces = Ragged(units.values, np.minimum(units.lengths[unit] - piece_no * raw, raw))
+        # the text holding a piece's first token owns the piece (empty texts own nothing)
+        owner = order[np.searchsorted(texts.offsets[1:], pieces.offsets[:-1], side="right")]
         if not len(pieces):
             empty = Ragged.from_rows([])
             return empty, empty, owner

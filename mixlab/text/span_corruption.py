@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mixlab.errors import DataError
-from mixlab.text.ragged import Ragged, append_token
+from mixlab.text.ragged import Ragged
 
 NOISE_DENSITY = 0.15
 MEAN_NOISE_SPAN_LENGTH = 3.0
@@ -73,40 +73,41 @@ def corruption_lengths(input_length: int, noise_density: float = NOISE_DENSITY,
 def _random_partition(num_items: np.ndarray, num_parts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``[B, max(num_parts)]`` part sizes: row b splits ``num_items[b]`` into ``num_parts[b]`` positive parts.
 
-    Uniform over compositions: a uniformly random subset of ``num_parts - 1`` of the ``num_items - 1``
-    cut points. Parts past ``num_parts[b]`` are 0; ``num_items == 0`` gives a single empty part.
+    Uniform over compositions: a uniformly random subset of ``num_parts - 1`` of the cut points
+    ``1 .. num_items - 1``, drawn with Floyd's algorithm for all rows at once (one vector step per
+    part, never per token). Parts past ``num_parts[b]`` are 0; ``num_items == 0`` gives one empty part.
     """
     batch = len(num_items)
-    width = int(num_parts.max(initial=1))
-    num_cut_points = int(max(num_items.max(initial=0) - 1, 0))
-    cut = np.zeros((batch, num_cut_points), dtype=bool)
-    if num_cut_points:
-        keys = rng.random((batch, num_cut_points))
-        keys[np.arange(num_cut_points)[None, :] >= (num_items - 1)[:, None]] = np.inf
-        order = np.argsort(keys, axis=1, kind="stable")
-        chosen = np.arange(num_cut_points)[None, :] < (num_parts - 1)[:, None]
-        rows = np.broadcast_to(np.arange(batch)[:, None], order.shape)
-        cut[rows[chosen], order[chosen]] = True
-    # part id of item i = number of cut points <= i (cut point p sits between items p and p + 1)
-    part_id = np.concatenate([np.zeros((batch, 1), np.int64), np.cumsum(cut, axis=1)], axis=1)
-    items = max(num_cut_points + 1, 1)
-    valid = np.arange(items)[None, :] < num_items[:, None]
-    flat = (np.arange(batch)[:, None] * width + part_id)[valid]
-    return np.bincount(flat, minlength=batch * width).reshape(batch, width)
+    num_cuts, num_points = num_parts - 1, num_items - 1
+    width = int(num_cuts.max(initial=0))
+    cuts = np.zeros((batch, width), dtype=np.int64)
+    if width:
+        taken = np.zeros((batch, int(num_points.max()) + 2), dtype=bool)
+        uniform = rng.random((batch, width))
+        rows = np.arange(batch)
+        for i in range(width):  # Floyd: j runs over the last num_cuts points; t uniform in 1..j
+            active = i < num_cuts
+            j = np.where(active, num_points - num_cuts + i + 1, 0)
+            t = 1 + (uniform[:, i] * j).astype(np.int64)
+            pick = np.where(taken[rows, t], j, t)
+            taken[rows[active], pick[active]] = True
+            cuts[:, i] = np.where(active, pick, num_items)
+        cuts.sort(axis=1)
+    bounds = np.concatenate([np.zeros((batch, 1), np.int64), cuts, num_items[:, None]], axis=1)
+    return np.diff(bounds, axis=1)
 
 
-def noise_mask(lengths: Sequence[int] | np.ndarray, rng: np.random.Generator, *,
-               noise_density: float = NOISE_DENSITY, mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH,
-               t5_compatible: bool = False, num_sentinels: int = NUM_SENTINELS,
-               width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(is_noise, span_index)``, each ``[B, width]``: the noise mask and each noise token's span number.
+_KEPT, _NOISE, _EOS = 0, 1, 2
 
-    Positions past a row's length are False / 0. See the module docstring for the layout.
+
+def _layout(lengths: np.ndarray, rng: np.random.Generator, noise_density: float, mean_noise_span_length: float,
+            t5_compatible: bool, num_sentinels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, the segments in order: ``(sizes, kinds, span index)``, each ``[B, 2 * max_spans + 1]``.
+
+    Kinds are kept / noise alternating (see the module docstring), then one EOS segment of size 1.
     """
-    lengths = np.asarray(lengths, dtype=np.int64)
     if lengths.size and lengths.min() < 1:
         raise DataError(f"span corruption: row {int(np.argmin(lengths))} is empty; fix: drop empty sequences first")
-    width = int(lengths.max(initial=0)) if width is None else width
     num_noise, num_spans = noise_counts(lengths, noise_density, mean_noise_span_length)
     if num_spans.size and num_spans.max() > num_sentinels:
         row = int(np.argmax(num_spans))
@@ -118,18 +119,31 @@ def noise_mask(lengths: Sequence[int] | np.ndarray, rng: np.random.Generator, *,
     batch = len(lengths)
     noise_parts = _random_partition(num_noise, num_spans, rng)
     kept_parts = _random_partition(lengths - num_noise, num_spans, rng)
-    noise_first = np.zeros(batch, bool) if t5_compatible else rng.random(batch) < 0.5
-    first = np.where(noise_first[:, None], noise_parts, kept_parts)
-    second = np.where(noise_first[:, None], kept_parts, noise_parts)
-    segments = np.stack([first, second], axis=2).reshape(batch, -1)
-    ends = np.cumsum(segments, axis=1)
-    # segment index of position j = number of segment ends <= j (empty segments count too)
-    flat = (np.arange(batch)[:, None] * (width + 1) + np.minimum(ends, width)).ravel()
-    marks = np.bincount(flat, minlength=batch * (width + 1)).reshape(batch, width + 1)
-    segment = np.cumsum(marks, axis=1)[:, :width]
-    valid = np.arange(width)[None, :] < lengths[:, None]
-    is_noise = ((segment % 2 == 1) ^ noise_first[:, None]) & valid
-    return is_noise, np.where(is_noise, segment // 2, 0)
+    noise_first = np.zeros((batch, 1), bool) if t5_compatible else rng.random((batch, 1)) < 0.5
+    first = np.where(noise_first, noise_parts, kept_parts)
+    second = np.where(noise_first, kept_parts, noise_parts)
+    sizes = np.concatenate([np.stack([first, second], axis=2).reshape(batch, -1), np.ones((batch, 1), np.int64)], 1)
+    column = np.arange(sizes.shape[1])
+    kinds = ((column % 2 == 1) ^ noise_first).astype(np.int8)
+    kinds[:, -1] = _EOS
+    return sizes, kinds, np.broadcast_to(column // 2, sizes.shape)
+
+
+def noise_mask(lengths: Sequence[int] | np.ndarray, rng: np.random.Generator, *,
+               noise_density: float = NOISE_DENSITY, mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH,
+               t5_compatible: bool = False, num_sentinels: int = NUM_SENTINELS) -> tuple[np.ndarray, np.ndarray]:
+    """``(is_noise, span_index)``, each ``[B, max(lengths)]``: the mask ``span_corrupt`` would draw, dense.
+
+    Positions past a row's length are False / 0. Same random draws as ``span_corrupt`` with the same rng.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    sizes, kinds, span = _layout(lengths, rng, noise_density, mean_noise_span_length, t5_compatible, num_sentinels)
+    flat_kind = np.repeat(kinds.ravel(), sizes.ravel())
+    flat_span = np.repeat(span.ravel(), sizes.ravel())
+    with_eos = Ragged(flat_kind, lengths + 1)
+    width = int(lengths.max(initial=0))
+    is_noise = with_eos.padded(width, pad=_KEPT) == _NOISE
+    return is_noise, np.where(is_noise, Ragged(flat_span, lengths + 1).padded(width), 0)
 
 
 class Corrupted(NamedTuple):
@@ -147,25 +161,38 @@ def span_corrupt(tokens: Sequence[Sequence[int] | np.ndarray] | Ragged, *, vocab
 
     Sentinel k is ``vocab_size - 1 - k``. ``inputs[i]`` + ``targets[i]`` reconstruct row i exactly
     (see ``reconstruct``). Raises ``DataError`` if a row needs more than ``num_sentinels`` spans.
+    Works on the flat concatenation of the rows (each with EOS appended): a few numpy passes in all.
     """
     rows = tokens if isinstance(tokens, Ragged) else Ragged.from_rows(tokens)
-    dense = rows.padded()
-    is_noise, span = noise_mask(rows.lengths, rng, noise_density=noise_density,
-                                mean_noise_span_length=mean_noise_span_length, t5_compatible=t5_compatible,
-                                num_sentinels=num_sentinels, width=dense.shape[1])
-    valid = np.arange(dense.shape[1])[None, :] < rows.lengths[:, None]
-    previous = np.zeros_like(is_noise)
-    previous[:, 1:] = is_noise[:, :-1]
-    span_start = is_noise & ~previous
-    sentinel = (vocab_size - 1 - span).astype(np.int32)
-    # inputs: kept tokens, and sentinel k at the first token of span k (row-major order = concatenated rows)
-    in_keep = np.where(is_noise, span_start, valid)
-    inputs = append_token(np.where(is_noise, sentinel, dense)[in_keep], in_keep.sum(axis=1), eos_id)
-    # targets: for each position, the sentinel if a span starts there, then the token if it is noise
-    t_keep = np.stack([span_start, is_noise], axis=2)
-    t_values = np.stack([sentinel, dense], axis=2)
-    targets = append_token(t_values[t_keep], t_keep.sum(axis=(1, 2)), eos_id)
-    return Corrupted(inputs, targets)
+    sizes, kinds, span = _layout(rows.lengths, rng, noise_density, mean_noise_span_length, t5_compatible,
+                                 num_sentinels)
+    # every output is a gather from `source`: the tokens, then EOS, then sentinels 0, 1, 2, ...
+    num_tokens = len(rows.values)
+    source = np.concatenate([rows.values, np.array([eos_id], np.int32),
+                             (vocab_size - 1 - np.arange(num_sentinels)).astype(np.int32)])
+    start = rows.offsets[:-1, None] + np.cumsum(sizes, axis=1) - sizes  # where each segment starts in tokens
+    noise, eos = kinds == _NOISE, kinds == _EOS
+    sentinel_at = num_tokens + 1 + span
+    has_tokens = (sizes > 0).astype(np.int64)
+    # inputs: a kept segment as is, a noise segment as its sentinel, then EOS
+    in_src = np.where(noise, sentinel_at, np.where(eos, num_tokens, start))
+    in_len = np.where(noise, has_tokens, sizes)
+    # targets: per segment two pieces, (sentinel, noise tokens) for noise, (-, EOS) for the EOS segment
+    t_src = np.stack([sentinel_at, np.where(eos, num_tokens, start)], axis=2)
+    t_len = np.stack([np.where(noise, has_tokens, 0), np.where(noise | eos, sizes, 0)], axis=2)
+    num_noise, num_spans = noise_counts(rows.lengths, noise_density, mean_noise_span_length)
+    return Corrupted(Ragged(_gather(source, in_src.ravel(), in_len.ravel()), rows.lengths - num_noise + num_spans + 1),
+                     Ragged(_gather(source, t_src.ravel(), t_len.ravel()), num_noise + num_spans + 1))
+
+
+def _gather(source: np.ndarray, piece_start: np.ndarray, piece_length: np.ndarray) -> np.ndarray:
+    """Concatenation of ``source[piece_start[i]:piece_start[i] + piece_length[i]]`` over pieces i."""
+    dtype = np.int32 if len(source) < 2**31 - 1 else np.int64
+    piece_length = piece_length.astype(dtype)
+    out_start = np.cumsum(piece_length) - piece_length
+    index = np.repeat((piece_start - out_start).astype(dtype), piece_length)
+    index += np.arange(len(index), dtype=dtype)
+    return source[index]
 
 
 def reconstruct(inputs: Sequence[int] | np.ndarray, targets: Sequence[int] | np.ndarray, *,

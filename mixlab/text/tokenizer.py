@@ -7,9 +7,9 @@ same conventions; it is checked on load.
 
 >>> import tempfile, pathlib
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "sp"
->>> tok = load_tokenizer(train_sentencepiece(["a cat sat on a mat"] * 50, out, vocab_size=30))
+>>> tok = load_tokenizer(train_sentencepiece(["a cat sat on a mat"] * 50, out, vocab_size=12))
 >>> tok.vocab_size, tok.sentinel_id(0), tok.pad_id, tok.eos_id
-(130, 129, 0, 1)
+(112, 111, 0, 1)
 >>> tok.decode(tok.encode("a cat <extra_id_0> mat"))
 'a cat<extra_id_0> mat'
 """
@@ -99,6 +99,8 @@ class Tokenizer:
     def encode_batch(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Ids of many texts at once (int32 arrays, no EOS); one backend call for all texts."""
         texts = list(texts)
+        if not texts:
+            return []
         with_sentinels = [i for i, text in enumerate(texts) if "<extra_id_" in text]
         if self.kind == "sentencepiece":
             ids = self._backend.encode(texts, out_type=int)
@@ -136,19 +138,21 @@ class Tokenizer:
             if i in (PAD_ID, EOS_ID, -100):
                 continue
             if i >= self._num_pieces:
-                out.append(self._decode_run(run))
+                out.append(self._decode_run(run, after_sentinel=bool(out)))
                 run = []
                 out.append(f"<extra_id_{self.vocab_size - 1 - i}>")
             else:
                 run.append(i)
-        out.append(self._decode_run(run))
+        out.append(self._decode_run(run, after_sentinel=bool(out)))
         return "".join(out)
 
-    def _decode_run(self, run: list[int]) -> str:
+    def _decode_run(self, run: list[int], after_sentinel: bool) -> str:
         if not run:
             return ""
         if self.kind == "sentencepiece":
-            return self._backend.decode(run)
+            text = self._backend.decode(run)
+            # SentencePiece drops a run's leading word boundary; keep it after a sentinel
+            return " " + text if after_sentinel and self._backend.id_to_piece(run[0]).startswith("\u2581") else text
         return self._backend.decode(run, skip_special_tokens=True)
 
 

@@ -48,7 +48,7 @@ def test_contract_keys_shapes_dtypes(tokenizer):
 
 def test_padding_mode_supervised_and_self_supervised_contents(tokenizer):
     items = make_items(60)
-    got = [ex for batch in run(tokenizer, config(), items) for ex in examples_of(batch)]
+    got = [ex for batch in run(tokenizer, config(concat_text=False), items) for ex in examples_of(batch)]
     by_item = iter(got)
     for item in items:
         if "inputs" in item:
@@ -65,6 +65,17 @@ def test_padding_mode_supervised_and_self_supervised_contents(tokenizer):
                 rebuilt += reconstruct(inputs, targets, vocab_size=tokenizer.vocab_size).tolist()
             assert rebuilt == tokens
     assert next(by_item, None) is None
+
+
+def test_concat_text_joins_documents_into_full_pieces(tokenizer):
+    items = make_items(60)
+    got = [ex for batch in run(tokenizer, config(), items) for ex in examples_of(batch) if ex[0] == "ss/text"]
+    rebuilt = [reconstruct(i, t, vocab_size=tokenizer.vocab_size).tolist() for _, i, t in got]
+    assert sum(rebuilt, []) == sum((tokenizer.encode(item["text"]) for item in items if "text" in item), [])
+    raw = config().raw_length
+    assert raw == 52 and sum(len(piece) == raw for piece in rebuilt) >= len(rebuilt) - 8  # short only at chunk ends
+    separate = [ex for b in run(tokenizer, config(concat_text=False), items) for ex in examples_of(b)]
+    assert len(got) < sum(ex[0] == "ss/text" for ex in separate)
 
 
 def test_padding_mode_rows_and_decoder_inputs(tokenizer):
@@ -100,7 +111,7 @@ def test_packing_keeps_every_example_in_order_and_restarts_segments(tokenizer):
 
 def test_packing_golden_counts(tokenizer):
     packed = run(tokenizer, config(pack=True))
-    assert [int(b["encoder_segment_ids"].max(axis=1).sum()) for b in packed] == [6, 6, 7, 8, 8, 9, 6, 6, 5]
+    assert [int(b["encoder_segment_ids"].max(axis=1).sum()) for b in packed] == [5, 5, 7, 7, 7, 7, 6, 6, 6]
 
 
 def test_truncation_policies(tokenizer):
@@ -215,3 +226,14 @@ def test_with_the_real_mixture_stream(tokenizer):
     resumed = batches(mixture.stream(0), tokenizer, config(), task_names=sorted(mixture.rates))
     resumed.load_state_dict(state)
     assert all(np.array_equal(next(resumed)["input_ids"], want["input_ids"]) for want in expected)
+
+
+def test_empty_and_tiny_texts(tokenizer):
+    items = [{"task": "ss/text", "index": i, "text": text} for i, text in enumerate(["", "", "cat", "", "the dog"])]
+    cfg = config(chunk_size=2)
+    it = batches(FakeStream(items), tokenizer, cfg, task_names=TASKS)
+    got = [ex for batch in it for ex in examples_of(batch)]
+    assert it.stats["num_empty"] == 3
+    rebuilt = sum((reconstruct(i, t, vocab_size=tokenizer.vocab_size).tolist() for _, i, t in got), [])
+    assert rebuilt == tokenizer.encode("cat") + tokenizer.encode("the dog")
+    assert list(batches(FakeStream(items[:2]), tokenizer, cfg, task_names=TASKS)) == []

@@ -62,6 +62,31 @@ def test_shard_without_workers_and_from_environment(tokenizer, monkeypatch):
 
 
 def test_import_mixlab_text_does_not_import_torch():
-    code = "import mixlab, mixlab.text; mixlab.batches; mixlab.span_corruption; import sys; print('torch' in sys.modules)"
+    code = ("import mixlab, mixlab.text, sys; mixlab.batches; mixlab.span_corruption; "
+            "print('torch' in sys.modules, 'transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
+
+
+def test_real_mixture_over_two_workers(tokenizer):
+    samplers = pytest.importorskip("mixlab.samplers")
+    from torch.utils.data import DataLoader
+
+    from mixlab import CallableSource, Task
+    from mixlab.text import MixtureDataset
+
+    sentences = make_sentences(80, seed=5)
+    tasks = [Task(name=f"t/{name}", family="f", collection="c", num_examples={"train": 40},
+                  source=CallableSource(fn=lambda split, o=offset: [{"q": s} for s in sentences[o:o + 40]]),
+                  formatter=lambda row: {"inputs": row["q"], "targets": "big red"})
+             for name, offset in (("a", 0), ("b", 40))]
+    mixture = samplers.Mixture.of([(task, 1.0) for task in tasks], name="m")
+    config = BatchConfig(batch_size=4, input_length=32, target_length=8, chunk_size=4)
+    dataset = MixtureDataset(mixture, tokenizer, config, seed=3, rank=0, world_size=1, exhaustion="all")
+    seen = Counter()
+    for batch in DataLoader(dataset, batch_size=None, num_workers=2):
+        assert batch["task_names"] == ["t/a", "t/b"]
+        for row, seg in zip(batch["input_ids"], batch["encoder_segment_ids"]):
+            if seg.any():
+                seen[tuple(row[seg > 0].tolist())] += 1
+    assert seen == Counter(tuple(tokenizer.encode(s) + [1]) for s in sentences)

@@ -33,12 +33,13 @@ def test_full_length_example_fills_the_budget_exactly():
 def test_golden_seeded_output():
     rows = [np.arange(3, 43), np.arange(3, 10)]
     out = span_corrupt(rows, vocab_size=1000, rng=np.random.default_rng(1234))
-    assert out.inputs[0].tolist() == [999, *range(7, 26), 998, *range(28, 43), 1]
-    assert out.targets[0].tolist() == [999, 3, 4, 5, 6, 998, 26, 27, 1]
+    # noise first in row 0 (mixlab's coin), so it ends with kept tokens; spans of 5 and 1 tokens
+    assert out.inputs[0].tolist() == [999, *range(8, 39), 998, 40, 41, 42, 1]
+    assert out.targets[0].tolist() == [999, 3, 4, 5, 6, 7, 998, 39, 1]
     assert out.inputs[1].tolist() == [999, 4, 5, 6, 7, 8, 9, 1] and out.targets[1].tolist() == [999, 3, 1]
     t5 = span_corrupt(rows, vocab_size=1000, rng=np.random.default_rng(1234), t5_compatible=True)
-    assert t5.inputs[0].tolist() == [*range(3, 22), 999, *range(26, 41), 998, 1]
-    assert t5.targets[0].tolist() == [999, 22, 23, 24, 25, 998, 41, 42, 1]
+    assert t5.inputs[0].tolist() == [*range(3, 34), 999, 39, 40, 41, 998, 1]
+    assert t5.targets[0].tolist() == [999, 34, 35, 36, 37, 38, 998, 42, 1]
     assert t5.inputs[1].tolist() == [3, 4, 5, 6, 7, 8, 999, 1] and t5.targets[1].tolist() == [999, 9, 1]
 
 
@@ -130,3 +131,21 @@ def test_raw_length_fits_and_is_largest(input_length):
     for shorter in (1, raw // 2, raw - 1):  # shorter rows fit too (lengths grow with the row)
         if shorter >= 1:
             assert corrupted_lengths(shorter)[0] <= input_length and corrupted_lengths(shorter)[1] <= targets
+
+
+def test_partition_is_uniform_over_compositions():
+    from mixlab.text.span_corruption import _random_partition
+
+    parts = _random_partition(np.full(60000, 5), np.full(60000, 3), np.random.default_rng(0))
+    assert (parts > 0).all() and (parts.sum(axis=1) == 5).all()
+    counts = np.unique(parts, axis=0, return_counts=True)[1]
+    assert len(counts) == 6  # C(4, 2) compositions of 5 into 3 positive parts
+    assert np.abs(counts / 60000 - 1 / 6).max() < 0.01
+
+
+def test_noise_mask_matches_span_corrupt_draws():
+    rows = [np.arange(3, 3 + n) for n in (50, 141, 7)]
+    is_noise, _ = noise_mask([50, 141, 7], np.random.default_rng(4))
+    out = span_corrupt(rows, vocab_size=1000, rng=np.random.default_rng(4))
+    for row, mask, targets in zip(rows, is_noise, out.targets.to_list()):
+        assert targets[targets < 900][:-1].tolist() == row[mask[:len(row)]].tolist()

@@ -29,7 +29,7 @@ def test_encode_batch_matches_encode(tokenizer):
 
 def test_decode_round_trip_renders_sentinels(tokenizer):
     ids = tokenizer.encode("the cat sat") + [tokenizer.sentinel_id(0)] + tokenizer.encode("mat") + [1, 0, 0]
-    assert tokenizer.decode(ids) == "the cat sat<extra_id_0>mat"
+    assert tokenizer.decode(ids) == "the cat sat<extra_id_0> mat"
     assert tokenizer.decode(np.array(tokenizer.encode("big red house"))) == "big red house"
     with pytest.raises(DataError, match="outside the vocabulary 0..163"):
         tokenizer.decode([164])
