@@ -13,6 +13,8 @@ The page has a summary, then four parts: the mixture (rates per task and family,
 cap), training curves (loss, learning rate, throughput, loss per task and per family), task
 affinity (transfer graph and heatmap, from ``--affinity`` or ``RUN_DIR/affinity.csv``), and the
 run's config, environment and checkpoints. No scripts and no external resources.
+
+A training loop records its environment with ``write_environment(run_dir, device=...)``.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
+from mixlab.report.env import collect_environment, write_environment
 from mixlab.report.rundir import AFFINITY_NAME, Run, load_run
 
-__all__ = ["REPORT_NAME", "SECTION_TITLES", "Run", "load_run", "render_report", "write_report"]
+__all__ = ["REPORT_NAME", "SECTION_TITLES", "Run", "collect_environment", "load_run", "render_report",
+           "write_environment", "write_report"]
 
 #: file name used when ``out`` is not given (inside the run folder)
 REPORT_NAME = "report.html"

@@ -17,7 +17,11 @@ from mixlab.report.curves import Curve, Leaf
 
 DPI = 110
 #: above this many curves a line plot drops its legend (the tables carry the numbers)
-MAX_LEGEND = 12
+MAX_LEGEND = 20
+#: above this many tasks, per-task losses are drawn as one small panel per family
+MAX_SINGLE_PANEL = 12
+#: small-multiple panels per row
+PANELS_PER_ROW = 4
 #: families get colours from this qualitative palette, in sorted order
 PALETTE = "tab10"
 
@@ -49,8 +53,9 @@ def family_colours(families: Sequence[str]) -> dict[str, Any]:
     """A stable colour per family (sorted order, cycling the palette)."""
     from matplotlib import colormaps
 
-    cmap = colormaps[PALETTE]
-    return {family: cmap(i % cmap.N) for i, family in enumerate(sorted(set(families)))}
+    names = sorted(set(families))
+    cmap = colormaps[PALETTE if len(names) <= 10 else "tab20"]
+    return {family: cmap(i % cmap.N) for i, family in enumerate(names)}
 
 
 def mixture_figure(leaves: Sequence[Leaf], cap: float | None = None) -> Any:
@@ -137,7 +142,32 @@ def curves_figure(curves: Mapping[str, Curve], title: str, colours: Mapping[str,
     ax.grid(alpha=0.3)
     ax.set_title(title, loc="left", fontsize=11)
     if len(curves) <= MAX_LEGEND:
-        ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return fig
+
+
+def family_panels_figure(curves: Mapping[str, Curve], family_of: Mapping[str, str]) -> Any:
+    """Per-task loss curves as small multiples, one panel per family (tasks without a family go to "other")."""
+    from matplotlib import colormaps
+
+    groups: dict[str, dict[str, Curve]] = {}
+    for task, curve in curves.items():
+        groups.setdefault(family_of.get(task, "other"), {})[task] = curve
+    num_rows = math.ceil(len(groups) / PANELS_PER_ROW)
+    fig = new_figure(11, 0.4 + 2.3 * num_rows)
+    axes = fig.subplots(num_rows, PANELS_PER_ROW, sharex=True, sharey=True, squeeze=False).ravel()
+    cmap = colormaps["tab10"]
+    for ax, (family, members) in zip(axes, sorted(groups.items())):
+        for i, (task, curve) in enumerate(members.items()):
+            smooth = smoothed(curve.values)
+            ax.plot(curve.steps, curve.values if smooth is None else smooth, color=cmap(i % cmap.N), linewidth=1.0)
+        ax.set_title(f"{family} ({len(members)})", loc="left", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+    for ax in axes[len(groups):]:
+        ax.set_axis_off()
+    fig.supxlabel("step", fontsize=9)
+    fig.supylabel("loss", fontsize=9)
     return fig
 
 

@@ -23,10 +23,12 @@ header .sub { color: var(--muted); font-size: 13px; word-break: break-all; }
 .card .v { font-size: 20px; font-weight: 600; margin-top: 2px; overflow-wrap: anywhere; }
 nav { margin: 14px 0 0; font-size: 14px; }
 nav a { color: var(--accent); text-decoration: none; margin-right: 18px; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 18px 24px 22px; margin-top: 22px; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 18px 24px 22px;
+          margin-top: 22px; }
 h2 { margin: 0 0 12px; font-size: 20px; border-bottom: 2px solid var(--accent); padding-bottom: 6px; }
 h3 { margin: 20px 0 8px; font-size: 16px; color: #2b3445; }
 figure { margin: 10px 0 16px; }
+.cols figure { margin-top: 16px; }
 figure img { max-width: 100%; height: auto; display: block; border: 1px solid var(--line); border-radius: 6px; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
 table { border-collapse: collapse; font-size: 13.5px; margin: 6px 0 10px; }
@@ -37,6 +39,8 @@ tr:nth-child(even) td { background: #fafbfc; }
 .scroll { max-height: 520px; overflow: auto; border: 1px solid var(--line); border-radius: 6px; display: inline-block; }
 .scroll table { margin: 0; }
 .cols { display: flex; flex-wrap: wrap; gap: 28px; align-items: flex-start; }
+.cols > div { min-width: 0; max-width: 100%; }
+.cols > div.wide { flex: 0 1 auto; }
 .note { background: #fff7e6; border-left: 4px solid #e0a100; color: var(--warn); padding: 8px 12px;
         margin: 8px 0; border-radius: 4px; font-size: 14px; }
 code, pre { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12.5px; }

@@ -63,7 +63,7 @@ class Run:
 
 
 def load_run(run_dir: str | Path) -> Run:
-    """Read ``run_dir``; problems are recorded in ``Run.notes``, never raised (except a missing folder)."""
+    """Read ``run_dir``; problems (a missing folder included) are recorded in ``Run.notes``, never raised."""
     path = Path(run_dir)
     notes: dict[str, str] = {}
     config, config_file = _read_config(path, notes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import importlib.util
 import json
 import statistics
 import tempfile
@@ -24,7 +25,7 @@ from mixlab.report.rundir import Run
 NUM_THROUGHPUT_LOGS = 10
 #: environment keys shown first, in this order (others follow sorted)
 ENV_ORDER = ("python", "torch", "transformers", "mixlab", "platform", "device", "backend", "world_size",
-             "git_commit", "git_dirty", "hostname", "started_at")
+             "git_commit", "git_dirty", "hostname", "started_at", "argv")
 
 
 def fmt_rate(probability: float) -> str:
@@ -87,23 +88,22 @@ def mixture_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
     cap = cv.find_cap(run.manifest.get("spec"))
     if not any(leaf.num_examples for leaf in leaves):
         parts.append(note("Task sizes not available (the manifest has no num_examples): the plot shows rates only."))
-    parts.append(figure(_mixture_plot(leaves, cap, mixture_name(run) or ""), "mixture rates",
-                        "Tasks sorted by training-set size (bars, log scale), the rate cap "
-                        "(dashed) and the resulting mixing rates (dots, right axis)."
-                        + ("" if cap else " No cap in the mixture spec.")))
+    plot = figure(_mixture_plot(leaves, cap, mixture_name(run) or ""), "mixture rates",
+                  "Tasks sorted by training-set size (bars, log scale), the rate cap "
+                  "(dashed) and the resulting mixing rates (dots, right axis)."
+                  + ("" if cap else " No cap in the mixture spec."))
     task_last = {t: c.last for t, c in cv.task_curves(run.metrics).items()}
     family_last = {f: c.last for f, c in cv.family_curves(run.metrics, leaves).items()}
     family_rows = [(f, n, fmt_rate(rate), fmt_loss(family_last.get(f)))
                    for f, (n, rate) in cv.family_rates(leaves).items()]
     task_rows = [(leaf.task, leaf.family, fmt_int(leaf.num_examples), fmt_rate(leaf.rate),
                   fmt_loss(task_last.get(leaf.task)), leaf.version, leaf.plugin) for leaf in leaves]
-    parts.append('<div class="cols"><div><h3>Rates per family</h3>'
+    parts.append(f'<div class="cols"><div class="wide">{plot}</div><div><h3>Rates per family</h3>'
                  + table(("family", "tasks", "rate", "final loss"), family_rows, numeric=(1, 2, 3),
                          table_id="family-rates")
-                 + "</div><div><h3>Rates per task</h3>"
+                 + "</div></div><h3>Rates per task</h3>"
                  + table(("task", "family", "train examples", "rate", "final loss", "version", "plugin"), task_rows,
-                         numeric=(2, 3, 4), scroll=len(task_rows) > 20, table_id="task-rates")
-                 + "</div></div>")
+                         numeric=(2, 3, 4), scroll=len(task_rows) > 20, table_id="task-rates"))
     return "\n".join(parts)
 
 
@@ -120,11 +120,11 @@ def _mixture_plot(leaves: Sequence[cv.Leaf], cap: float | None, name: str) -> st
 
 
 def _find_plot_rates() -> Any:
+    """``plot_rates`` from the samplers (or the ``rates`` command), or ``None`` where neither module exists."""
     for module in ("mixlab.samplers.plot", "mixlab.cli.rates"):
-        try:
-            found = getattr(importlib.import_module(module), "plot_rates", None)
-        except ImportError:
+        if importlib.util.find_spec(module) is None:
             continue
+        found = getattr(importlib.import_module(module), "plot_rates", None)
         if found is not None:
             return found
     return None
@@ -171,9 +171,13 @@ def training_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
     tasks = cv.task_curves(run.metrics)
     parts.append("<h3>Loss per task</h3>")
     if tasks:
-        parts.append(figure(figures.to_data_uri(figures.curves_figure(tasks, "loss per task")),
-                            "loss per task", f"{len(tasks)} tasks; a task's point at a step averages the "
-                            "target tokens it had in that logged batch."))
+        family_of = {leaf.task: leaf.family for leaf in leaves}
+        panels = len(tasks) > figures.MAX_SINGLE_PANEL and family_of
+        fig = (figures.family_panels_figure(tasks, family_of) if panels
+               else figures.curves_figure(tasks, "loss per task"))
+        parts.append(figure(figures.to_data_uri(fig), "loss per task",
+                            f"{len(tasks)} tasks" + (", one panel per family (moving averages)" if panels else "")
+                            + "; a task's point at a step averages the target tokens it had in that logged batch."))
     else:
         parts.append(note("Per-task loss not available: the metric records have no task_loss mapping."))
     parts.append("<h3>Loss per family</h3>")
@@ -223,7 +227,8 @@ def config_section(run: Run) -> str:
     if not run.checkpoints:
         parts.append(note(f"No checkpoints: {run.notes.get('checkpoints', 'none found')}."))
     else:
-        rows = [(fmt_int(c.step), c.path.name, c.num_files, fmt_bytes(c.num_bytes), c.problem or "complete")
+        rows = [(fmt_int(c.step), c.path.name, c.num_files, fmt_bytes(c.num_bytes),
+                 f"incomplete: {c.problem}" if c.problem else "complete")
                 for c in run.checkpoints]
         parts.append(table(("step", "folder", "files", "size", "status"), rows, numeric=(0, 2, 3),
                            table_id="checkpoints"))

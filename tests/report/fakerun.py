@@ -4,7 +4,28 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from pathlib import Path
+
+#: a 3-node transfer table (source, target, score, budget) for the affinity section
+AFFINITY_CSV = """source,target,score,budget
+A,A,50,base
+B,B,40,base
+C,C,30,base
+A,B,44,co
+A,C,27,co
+B,A,45,co
+B,C,33,co
+C,A,51,co
+C,B,38,co
+"""
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk; asserts the PNG signature."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
 
 #: task -> (family, rate, num_examples)
 TASKS = {
@@ -45,7 +66,8 @@ def metrics_lines() -> list[str]:
         losses = {t: task_loss(t, step) for t in TASKS}
         tokens = {"toy/nli_a": 50, "toy/nli_b": 20, "toy/sum": 30}
         loss = sum(losses[t] * tokens[t] for t in TASKS) / 100
-        lines.append(json.dumps({"step": step, "loss": loss, "lr": 0.01 * min(1.0, step / 10) / math.sqrt(max(step, 10) / 10),
+        lr = 0.01 * min(1.0, step / 10) / math.sqrt(max(step, 10) / 10)
+        lines.append(json.dumps({"step": step, "loss": loss, "lr": lr,
                                  "tokens_per_s": 1000.0 + step, "task_loss": losses, "task_tokens": tokens}))
         if step % EVAL_EVERY == 0:  # the loop writes eval records as separate lines at the same step
             lines.append(json.dumps({"step": step, "eval_loss": eval_loss(step),
@@ -58,7 +80,8 @@ def make_run(root: Path, *, bad_lines: int = 2, config: bool = True, manifest_fi
     run = root / "run"
     run.mkdir(parents=True)
     if config:
-        (run / "config.json").write_text(json.dumps({"name": "toy-run", "mixture": "toy-mix", "steps": NUM_STEPS, "batch_size": 4,
+        (run / "config.json").write_text(json.dumps({"name": "toy-run", "mixture": "toy-mix", "steps": NUM_STEPS,
+                                                     "batch_size": 4,
                                                      "optimizer": {"name": "adafactor", "lr": 0.01}, "seed": 0}))
     if manifest_file:
         (run / "mixture_manifest.json").write_text(json.dumps(manifest()))

@@ -3,39 +3,24 @@
 from __future__ import annotations
 
 import base64
+import json
 import math
+import platform
 import re
-import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import mixlab
 from mixlab.cli import main
 from mixlab.errors import DataError
-from mixlab.report import SECTION_TITLES, render_report, write_report
-from tests.report.fakerun import TASKS, make_run, metrics_lines, task_loss, write_checkpoint
+from mixlab.report import SECTION_TITLES, collect_environment, render_report, write_environment, write_report
+from tests.report.fakerun import (AFFINITY_CSV, TASKS, make_run, manifest, metrics_lines, png_size, task_loss,
+                                  write_checkpoint)
 
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
-AFFINITY_CSV = """source,target,score,budget
-A,A,50,base
-B,B,40,base
-C,C,30,base
-A,B,44,co
-A,C,27,co
-B,A,45,co
-B,C,33,co
-C,A,51,co
-C,B,38,co
-"""
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from the IHDR chunk; asserts the PNG signature."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert data[12:16] == b"IHDR"
-    return struct.unpack(">II", data[16:24])
 
 
 def table_rows(page: str, table_id: str) -> list[list[str]]:
@@ -106,7 +91,7 @@ def test_config_env_and_checkpoints(full):
     assert table_rows(page, "checkpoints") == [
         ["20", "step_0000020", "4", "4.5 KiB", "complete"],  # 3072 + 1024 + 100 + a 362-byte manifest
         ["40", "step_0000040", "4", "4.5 KiB", "complete"],
-        ["60", "step_0000060", "4", "3.0 KiB", "model.pt has 1536 bytes, manifest says 3072"],
+        ["60", "step_0000060", "4", "3.0 KiB", "incomplete: model.pt has 1536 bytes, manifest says 3072"],
     ]
 
 
@@ -200,7 +185,54 @@ def test_import_report_is_light():
 
 def test_fake_metrics_have_the_loop_keys():
     """The synthetic run uses the keys ``mixlab.train.loop`` writes (guards the fixture itself)."""
-    import json
-
     record = json.loads(metrics_lines()[0])
     assert {"step", "loss", "lr", "tokens_per_s", "task_loss", "task_tokens"} <= set(record)
+
+
+def test_manifest_without_sizes_plots_rates_only(tmp_path):
+    run = make_run(tmp_path, metrics=False, checkpoints=())
+    data = manifest()
+    for entry in data["tasks"]:
+        del entry["num_examples"]
+    (run / "mixture_manifest.json").write_text(json.dumps(data))
+    page = render_report(run)
+    assert "Task sizes not available (the manifest has no num_examples): the plot shows rates only." in page
+    assert len(IMG.findall(page)) == 1
+    assert table_rows(page, "task-rates")[0][:4] == ["toy/nli_a", "NLI", "–", "50.000%"]
+
+
+def test_many_tasks_get_one_panel_per_family(tmp_path):
+    tasks = {f"toy/t{i:02d}": ("ABC"[i % 3], 1 / 14, 1000 + i) for i in range(14)}
+    data = {"name": "many", "tasks": [{"name": t, "family": f, "rate": r, "num_examples": n}
+                                      for t, (f, r, n) in tasks.items()]}
+    records = [{"step": s, "loss": 1.0, "task_loss": {t: 1.0 + i / 10 for i, t in enumerate(tasks)}} for s in (1, 2)]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "mixture.json").write_text(json.dumps(data))  # the older manifest name is read too
+    (run / "metrics.jsonl").write_text("\n".join(map(json.dumps, records)))
+    page = render_report(run)
+    assert "14 tasks, one panel per family (moving averages)" in page
+    assert len(IMG.findall(page)) == 4
+    assert table_rows(page, "family-rates") == [["A", "5", "35.714%", "1.6000"], ["B", "5", "35.714%", "1.7000"],
+                                                ["C", "4", "28.571%", "1.6500"]]  # mean of 1.2, 1.5, 1.8, 2.1
+
+
+def test_environment_written_by_a_run_is_shown(tmp_path):
+    run = make_run(tmp_path, env=False, metrics=False, checkpoints=())
+    path = write_environment(run, device="cuda:0", git_dir=tmp_path, world_size=2)
+    env = json.loads(path.read_text())
+    assert env["python"] == platform.python_version() and env["mixlab"] == mixlab.__version__
+    assert env["git_commit"] is None and env["git_dirty"] is None  # tmp_path is not a repository
+    rows = dict(map(tuple, table_rows(render_report(run), "env")))
+    assert [rows[k] for k in ("python", "device", "world_size", "git_commit")] == [
+        platform.python_version(), "cuda:0", "2", "null"]
+
+
+def test_environment_records_the_git_commit(tmp_path):
+    if subprocess.run(["git", "--version"], capture_output=True).returncode != 0:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
+                    "--allow-empty", "-m", "x"], check=True)
+    env = collect_environment(git_dir=tmp_path)
+    assert re.fullmatch(r"[0-9a-f]{40}", env["git_commit"]) and env["git_dirty"] is False
