@@ -54,7 +54,6 @@ import hashlib
 import json
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -74,12 +73,16 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-@dataclass(frozen=True)
 class _Cursor:
-    block: int
-    offset: int  # next position inside the block (global, all ranks)
-    counts: np.ndarray  # per-task examples served before the block starts (global)
-    done: bool = False
+    """Where a walk is: block index, next global position in it, per-task counts at the block's start."""
+
+    __slots__ = ("block", "counts", "done", "offset")
+
+    def __init__(self, block: int, offset: int, counts: np.ndarray, done: bool = False) -> None:
+        self.block, self.offset, self.counts, self.done = block, offset, counts, done
+
+    def copy(self) -> _Cursor:
+        return _Cursor(self.block, self.offset, self.counts.copy(), self.done)
 
 
 class MixtureStream:
@@ -87,7 +90,8 @@ class MixtureStream:
 
     ``data`` maps a task name to random-access raw rows (overriding ``task.load("train")``,
     which is otherwise called lazily on the task's first example). Iterating advances the
-    stream; :meth:`state_dict` records where it is. See the module docstring for the algorithm.
+    stream; :meth:`state_dict` records where it is (use one iterator at a time: each ``iter()``
+    continues from the current position). See the module docstring for the algorithm.
     """
 
     def __init__(
@@ -114,9 +118,9 @@ class MixtureStream:
         self.shard = (int(shard[0]), int(shard[1]))
         self.exhaustion = exhaustion
         self.block_size = block_size
-        rates = mixture.rates
+        rates, tasks = mixture.rates, mixture.tasks
         self._names = list(rates)
-        self._tasks = [mixture.tasks[n] for n in self._names]
+        self._tasks = [tasks[n] for n in self._names]
         self._probs = np.array([rates[n] for n in self._names], dtype=np.float64)
         self._cum = np.cumsum(self._probs)
         self._cum /= self._cum[-1]
@@ -138,12 +142,31 @@ class MixtureStream:
 
     # ----------------------------------------------------------------- iteration
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        names, tasks = self._names, self._tasks
-        for tid, index in self._walk(advance=True):
-            rows = self._rows.get(tid)
-            if rows is None:
-                rows = self._load(tid)
-            yield {"task": names[tid], "index": index, **tasks[tid].format(rows[index])}
+        cursor, names = self._cursor, self._names
+        rows = [self._rows.get(tid) for tid in range(len(names))]
+        formatters = self._formatters()
+        # the supervised fast path is inlined (this loop is the stream's hot path); anything unusual
+        # goes through the per-task formatter, which falls back to Task.format and its errors
+        plain = [None if t.self_supervised else t.formatter for t in self._tasks]
+        for positions, tids, indices in self._blocks(cursor):
+            for j, tid, index in zip(positions, tids, indices):
+                cursor.offset = j + 1
+                task_rows = rows[tid]
+                if task_rows is None:
+                    task_rows = rows[tid] = self._load(tid)
+                row = task_rows[index]
+                fn = plain[tid]
+                if fn is not None:
+                    try:
+                        out = fn(row)
+                    except Exception:  # re-run below through Task.format, which raises the proper DataError
+                        out = None
+                    if type(out) is dict:
+                        inputs, targets = out.get("inputs"), out.get("targets")
+                        if type(inputs) is str and type(targets) is str:
+                            yield {"task": names[tid], "index": index, "inputs": inputs, "targets": targets}
+                            continue
+                yield formatters[tid](names[tid], index, row)
 
     def schedule(self) -> Iterator[tuple[str, int]]:
         """``(task name, example index)`` pairs this shard serves from the current position on.
@@ -151,26 +174,27 @@ class MixtureStream:
         Touches no data and does not advance the stream (a look-ahead from its current state).
         """
         names = self._names
-        for tid, index in self._walk(advance=False):
-            yield names[tid], index
+        for _, tids, indices in self._blocks(self._cursor.copy()):
+            for tid, index in zip(tids, indices):
+                yield names[tid], index
 
-    def _walk(self, *, advance: bool) -> Iterator[tuple[int, int]]:
-        cursor = self._cursor
+    def _blocks(self, cursor: _Cursor) -> Iterator[tuple[range, list[int], list[int]]]:
+        """Per block from ``cursor`` on: the global positions this rank serves, their task ids and example
+        indices. The consumer sets ``cursor.offset`` as it goes; this moves the cursor between blocks."""
         rank, world, size = self.shard[0], self.shard[1], self.block_size
         while not cursor.done:
             tids, idx, end_counts, ends = self._plan(cursor.block, cursor.counts)
             start = cursor.offset + (rank - (cursor.block * size + cursor.offset)) % world
-            tid_list, idx_list = tids.tolist(), idx.tolist()
-            for j in range(start, len(tid_list), world):
-                if advance:
-                    cursor = self._cursor = replace(cursor, offset=j + 1)
-                yield tid_list[j], idx_list[j]
+            yield range(start, len(tids), world), tids[start::world].tolist(), idx[start::world].tolist()
             if ends:
-                cursor = replace(cursor, offset=len(tid_list), done=True)
+                cursor.offset, cursor.done = len(tids), True
             else:
-                cursor = _Cursor(cursor.block + 1, 0, end_counts)
-            if advance:
-                self._cursor = cursor
+                cursor.block, cursor.offset, cursor.counts = cursor.block + 1, 0, end_counts
+
+    def _formatters(self) -> list[Any]:
+        """Per task: ``(name, index, row) -> example``; a fast path, falling back to ``Task.format``
+        (which checks everything and raises ``DataError``) whenever the output is not plain strings."""
+        return [_self_supervised_formatter(t) if t.self_supervised else _supervised_formatter(t) for t in self._tasks]
 
     # ----------------------------------------------------------------- planning
     def _plan(self, block: int, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -260,7 +284,11 @@ class MixtureStream:
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Continue from ``state``; refuses state from another mixture, seed, shard, policy or version."""
+        """Continue from ``state``; refuses state from another mixture, seed, shard, policy or version.
+
+        Call it before iterating: the next ``iter(stream)`` starts at the saved position (an
+        iterator made earlier keeps its own position and no longer updates ``state_dict``).
+        """
         if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
             got = state.get("version") if isinstance(state, Mapping) else type(state).__name__
             raise ResumeError(f"stream state version {got!r} is not {STATE_VERSION}; it was saved by another "
@@ -277,6 +305,35 @@ class MixtureStream:
         self._cursor = _Cursor(int(state["block"]), int(state["offset"]),
                                np.array([int(counts[n]) for n in self._names], dtype=np.int64),
                                bool(state.get("done", False)))
+
+
+def _supervised_formatter(task: Any) -> Any:
+    formatter = task.formatter
+
+    def fmt(name: str, index: int, row: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            out = formatter(row)
+        except Exception:  # any failure: Task.format re-runs it and raises the proper DataError
+            out = None
+        if type(out) is dict:
+            inputs, targets = out.get("inputs"), out.get("targets")
+            if type(inputs) is str and type(targets) is str:
+                return {"task": name, "index": index, "inputs": inputs, "targets": targets}
+        return {"task": name, "index": index, **task.format(row)}
+
+    return fmt
+
+
+def _self_supervised_formatter(task: Any) -> Any:
+    field = task.text_field
+
+    def fmt(name: str, index: int, row: Mapping[str, Any]) -> dict[str, Any]:
+        text = row.get(field) if type(row) is dict else None
+        if type(text) is str:
+            return {"task": name, "index": index, "text": text}
+        return {"task": name, "index": index, **task.format(row)}
+
+    return fmt
 
 
 def list_or(value: Any) -> Any:
@@ -323,7 +380,7 @@ def _permute(offset: np.ndarray, n: np.ndarray, half_bits: np.ndarray, keys: np.
     """``permutation_{key, epoch}(offset)`` over ``[0, n)`` for every element (a keyed bijection)."""
     with np.errstate(over="ignore"):
         epoch_key = _mix64(keys ^ _mix64(epoch * _GOLDEN + np.uint64(1)))
-        round_keys = [_mix64(epoch_key + np.uint64(r) * _GOLDEN) for r in range(_FEISTEL_ROUNDS)]
+        round_keys = [epoch_key + np.uint64(r) * _GOLDEN for r in range(_FEISTEL_ROUNDS)]  # F mixes them
         out = _feistel(offset, half_bits, round_keys)
         outside = np.flatnonzero(out >= n)
         while outside.size:  # cycle-walking: re-encrypt until inside [0, n); a few rounds on average

@@ -22,7 +22,7 @@ __all__ = ["BACKENDS", "Backend", "get_backend"]
 
 
 def get_backend(name: str = "torch", **options: Any) -> Backend:
-    """A ``Backend`` by name; ``options`` go to its constructor (precision, parallel, compile).
+    """A ``Backend`` by name; ``options`` go to its constructor (precision, parallel, compile_model).
 
     >>> get_backend("tpu")
     Traceback (most recent call last):

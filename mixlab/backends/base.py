@@ -24,7 +24,7 @@ class Backend(ABC):
 
     name: str = "base"
 
-    def __init__(self, *, precision: str = "auto", parallel: str = "auto", compile: bool = False) -> None:
+    def __init__(self, *, precision: str = "auto", parallel: str = "auto", compile_model: bool = False) -> None:
         from mixlab.errors import ConfigError
 
         if precision not in PRECISIONS:
@@ -33,7 +33,7 @@ class Backend(ABC):
             raise ConfigError(f"backend parallel {parallel!r} is not one of {PARALLELISM}")
         self.precision = precision
         self.parallel = parallel
-        self.compile_step = compile
+        self.compile_model = compile_model  # torch.compile the model (torch backend)
         self.rank, self.world_size, self.local_rank = 0, 1, 0
 
     # -- process group -------------------------------------------------------------------------

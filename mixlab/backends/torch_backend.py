@@ -8,7 +8,6 @@ on CUDA devices that support it and fp32 elsewhere; parameters stay fp32 (master
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -17,8 +16,6 @@ import numpy as np
 import torch
 
 from mixlab.backends.base import Backend, iter_tensors
-
-log = logging.getLogger(__name__)
 
 
 class TorchBackend(Backend):
@@ -81,7 +78,7 @@ class TorchBackend(Backend):
                 if type(module).__name__ == "T5Block":
                     fully_shard(module)
             fully_shard(model)
-        if self.compile_step:
+        if self.compile_model:
             model = torch.compile(model)
         return model
 

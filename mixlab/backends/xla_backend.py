@@ -13,14 +13,19 @@ step (which creates the optimizer state) and once for every later step; ``compil
 the count from ``torch_xla.debug.metrics`` so tests and benchmarks can check it stays flat.
 
 torch-xla is imported only here (2.9.0 is its last release and needs torch 2.9.0 exactly).
-Checkpoints are full CPU copies (``state_dict``), written by the main process; on a multi-host pod
-slice every host must call ``state_dict`` (the gather is collective).
+Checkpoints are full CPU copies (``state_dict``) assembled from the device shards without compiling
+anything, written by the main process. Pod slices run one process per host (``rank`` =
+``xr.process_index()``, ``world_size`` = hosts, each loading its share of the global batch); a gloo
+process group (``xla://``) carries the host-side barrier and gathers. Not yet on several hosts:
+``fsdp`` checkpoints (shards live on other hosts; ``state_dict`` raises), and the loop's logged
+``loss``/``tokens`` (computed for per-process values: ``loss`` comes out divided by the host count).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -29,7 +34,7 @@ import numpy as np
 import torch
 
 from mixlab.backends.base import Backend, iter_tensors
-from mixlab.errors import ConfigError
+from mixlab.errors import CheckpointError, ConfigError
 
 try:
     import torch_xla
@@ -77,6 +82,7 @@ class XlaBackend(Backend):
         self.mesh: Any = None
         self._device: torch.device | None = None
         self._input_sharding: Any = None
+        self._owns_group = False
 
     # -- process group -------------------------------------------------------------------------
     def setup(self) -> XlaBackend:
@@ -94,14 +100,31 @@ class XlaBackend(Backend):
         self._device = torch_xla.device()
         self.rank, self.world_size = xr.process_index(), xr.process_count()
         self.local_rank = 0
+        if self.world_size > 1 and not torch.distributed.is_initialized():
+            importlib.import_module("torch_xla.distributed.xla_backend")  # registers the xla:// rendezvous
+            # host-side coordination only (barrier, gathering data states); tensors never use it
+            torch.distributed.init_process_group("gloo", init_method="xla://")
+            self._owns_group = True
         if self.precision == "auto":
             self.precision = "bf16" if xr.device_type() == "TPU" else "fp32"
         log.info("xla backend: %s", self.describe())
         return self
 
+    def close(self) -> None:
+        if self._owns_group and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+            self._owns_group = False
+
     def barrier(self) -> None:
         if self.world_size > 1:
-            xm.rendezvous("mixlab-barrier")
+            torch.distributed.barrier()
+
+    def all_gather_object(self, obj: Any) -> list[Any]:
+        if self.world_size == 1:
+            return [obj]
+        gathered: list[Any] = [None] * self.world_size
+        torch.distributed.all_gather_object(gathered, obj)
+        return gathered
 
     @property
     def num_devices(self) -> int:
@@ -205,8 +228,10 @@ class XlaBackend(Backend):
     # -- state ---------------------------------------------------------------------------------
     def state_dict(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None) -> dict[str, Any]:
         """Full CPU copies (sharded tensors are gathered); parameter names as in the unwrapped model."""
-        model_state = {_clean(k): v.detach().cpu() for k, v in self.unwrap(model).state_dict().items()}
-        return {"model": model_state, "optimizer": _to_cpu(optimizer.state_dict()) if optimizer is not None else None}
+        torch_xla.sync()  # pending updates land first
+        model_state = {_clean(k): v for k, v in self.unwrap(model).state_dict().items()}
+        optimizer_state = optimizer.state_dict() if optimizer is not None else None
+        return _to_cpu({"model": model_state, "optimizer": optimizer_state})
 
     def load_state_dict(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
                         state: Mapping[str, Any]) -> None:
@@ -265,10 +290,41 @@ def _clean(name: str) -> str:
 
 
 def _to_cpu(obj: Any) -> Any:
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu()
-    if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return type(obj)(_to_cpu(v) for v in obj)
-    return obj
+    """The same nested structure with every tensor copied to the host in one batch."""
+    leaves, spec = torch.utils._pytree.tree_flatten(obj)
+    where = [i for i, leaf in enumerate(leaves) if isinstance(leaf, torch.Tensor)]
+    for i, host in zip(where, _host_copies([leaves[i].detach() for i in where])):
+        leaves[i] = host
+    return torch.utils._pytree.tree_unflatten(leaves, spec)
+
+
+def _host_copies(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """CPU copies of XLA tensors without compiling anything: sharded tensors come back shard by shard
+    (``.cpu()`` would compile a gather graph per tensor) and are reassembled here.
+
+    All shards must be addressable: one host (replicated tensors work on any number of hosts).
+    """
+    out: list[torch.Tensor | None] = [t if t.device.type != "xla" else None for t in tensors]
+    sharded = [i for i, t in enumerate(tensors) if out[i] is None and _is_sharded(t)]
+    plain = [i for i, t in enumerate(tensors) if out[i] is None and i not in set(sharded)]
+    for i, host in zip(plain, torch_xla._XLAC._xla_get_cpu_tensors([tensors[i] for i in plain])):
+        out[i] = host
+    if sharded and xr.process_count() > 1:
+        raise CheckpointError("the xla backend gathers sharded tensors on one host only; a multi-host run with "
+                              "parallel='fsdp' cannot write a full checkpoint yet; fix: use parallel='ddp' on "
+                              "pod slices, or one host")
+    group = [tensors[i] for i in sharded]
+    shards = torch_xla._XLAC._get_local_shards(group)
+    places = torch_xla._XLAC._get_local_shard_replica_and_indices(group)
+    for i, tensor_shards, tensor_places in zip(sharded, shards, places):
+        full = torch.empty(tensors[i].shape, dtype=tensors[i].dtype)
+        for (data, _device), (_replica, index) in zip(tensor_shards, tensor_places):
+            region = full[index if index is Ellipsis else tuple(index)]
+            region.copy_(data[tuple(slice(0, n) for n in region.shape)])  # the last shard may be padded
+        out[i] = full
+    return out  # type: ignore[return-value]
+
+
+def _is_sharded(tensor: torch.Tensor) -> bool:
+    wrapped = xs.wrap_if_sharded(tensor)
+    return isinstance(wrapped, xs.XLAShardedTensor) and wrapped.sharding_type != xs.ShardingType.REPLICATED

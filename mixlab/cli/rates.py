@@ -74,8 +74,9 @@ def plot_rates(mix: Mixture, path: str | Path) -> Path:
     capped = [r["num_capped"] for r in rows]
     fig, ax = plt.subplots(figsize=(max(6.0, 0.09 * len(rows) + 3), 4.5))
     ax.bar(x, sizes, color="#9ecae1", label="train examples")
-    if any(c < s for c, s in zip(capped, sizes)):
-        ax.axhline(max(capped), color="#d62728", linestyle="--", label=f"cap = {max(capped):,.0f}")
+    caps = [c for c, s in zip(capped, sizes) if c < s]
+    if caps:
+        ax.axhline(max(caps), color="#d62728", linestyle="--", label=f"cap = {max(caps):,.0f}")
     ax.set_yscale("log")
     ax.set_ylabel("train examples (log)")
     ax.set_xlabel("task (sorted by size)")

@@ -20,7 +20,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mixlab._spec import Spec
 from mixlab.errors import MixtureSpecError
@@ -48,11 +48,14 @@ def _finite(value: float, what: str) -> float:
     return value
 
 
-class TaskSelector(Spec):
-    """Tasks of the registry matching every given filter (case-insensitive; ``pattern`` is a glob)."""
+class _Part(BaseModel):
+    """A part of a :class:`MixtureSpec`; its errors are reported by the enclosing spec with their location."""
 
-    spec_kind = "task selector"
-    spec_error = MixtureSpecError
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class TaskSelector(_Part):
+    """Tasks of the registry matching every given filter (case-insensitive; ``pattern`` is a glob)."""
 
     collection: str | None = None
     family: str | None = None
@@ -66,11 +69,8 @@ class TaskSelector(Spec):
         return self
 
 
-class ComponentSpec(Spec):
+class ComponentSpec(_Part):
     """One weighted component: ``task`` (a registered name) or ``mixture`` (name, path or inline spec)."""
-
-    spec_kind = "mixture component"
-    spec_error = MixtureSpecError
 
     task: str | None = None
     mixture: str | MixtureSpec | None = None
@@ -88,11 +88,8 @@ class ComponentSpec(Spec):
         return self
 
 
-class RMixSpec(Spec):
+class RMixSpec(_Part):
     """ExT5 R-mixing of a self-supervised side with a supervised side."""
-
-    spec_kind = "rmix"
-    spec_error = MixtureSpecError
 
     self_supervised: str | MixtureSpec
     supervised: str | MixtureSpec

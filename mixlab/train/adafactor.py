@@ -12,6 +12,9 @@ Per parameter ``p`` with gradient ``g`` at step ``t`` (1-based):
   of the last two dimensions are at least ``factored_min_dim`` (128), else kept whole
 - ``u = g / sqrt(v_hat)``; ``u /= max(1, RMS(u) / clip_threshold)``
 - ``p -= lr * max(eps2, RMS(p)) * u`` when ``scale_parameter`` (RMS of ``p`` before the update)
+
+FSDP2 (DTensor) parameters are updated on their gathered full tensors and the optimizer state is
+kept whole on every rank (simple and exact; it does not shard the optimizer's memory).
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
+
+
+def _is_dtensor(tensor: torch.Tensor) -> bool:
+    return type(tensor).__name__ == "DTensor" or type(tensor.data).__name__ == "DTensor"
 
 
 def _rms(tensor: torch.Tensor) -> torch.Tensor:
@@ -85,7 +92,9 @@ class Adafactor(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = p.grad.float()
+                sharded = _is_dtensor(p)  # FSDP2: update the full tensor, keep this rank's shard (see module doc)
+                param = p.full_tensor() if sharded else p
+                grad = (p.grad.full_tensor() if sharded else p.grad).float()
                 factored = self.is_factored(p.shape, group["factored_min_dim"])
                 state = self.state[p] if p in self.state and self.state[p] else self._init_state(p, factored)
                 if state["step"].device != p.device:  # Optimizer.load_state_dict keeps "step" on the CPU
@@ -95,21 +104,28 @@ class Adafactor(torch.optim.Optimizer):
                 squared = grad.square().add_(eps1)
                 if factored:
                     row, col = state["exp_avg_sq_row"], state["exp_avg_sq_col"]
-                    row.mul_(beta2).add_((1.0 - beta2) * squared.mean(dim=-1))
-                    col.mul_(beta2).add_((1.0 - beta2) * squared.mean(dim=-2))
-                    row_factor = (row / row.mean(dim=-1, keepdim=True)).rsqrt().unsqueeze(-1)
-                    update = row_factor * col.unsqueeze(-2).rsqrt() * grad
+                    row.mul_(beta2).add_(squared.mean(dim=-1).mul_(1.0 - beta2))
+                    col.mul_(beta2).add_(squared.mean(dim=-2).mul_(1.0 - beta2))
+                    row_factor = (row / row.mean(dim=-1, keepdim=True)).rsqrt_().unsqueeze(-1)
+                    update = torch.mul(row_factor, col.unsqueeze(-2).rsqrt()).mul_(grad)
                 else:
                     second = state["exp_avg_sq"]
-                    second.mul_(beta2).add_((1.0 - beta2) * squared)
-                    update = second.rsqrt() * grad
-                update = update / torch.clamp(_rms(update) / group["clip_threshold"], min=1.0)
-                master = p.float()
+                    second.mul_(beta2).add_(squared.mul_(1.0 - beta2))
+                    update = second.rsqrt().mul_(grad)
+                update.div_(torch.clamp(_rms(update) / group["clip_threshold"], min=1.0))
                 lr = group["lr"]
                 if group["scale_parameter"]:
-                    lr = torch.clamp(_rms(master), min=eps2) * lr
+                    lr = torch.clamp(_rms(param.float()), min=eps2) * lr
+                update.mul_(lr)
+                in_place = not sharded and p.dtype == torch.float32
+                master = p if in_place else param.float()
                 if group["weight_decay"]:
-                    master = master - group["weight_decay"] * lr * master
-                master = master - lr * update
-                p.copy_(master)
+                    master.sub_(master * (group["weight_decay"] * lr))
+                master.sub_(update)
+                if sharded:
+                    from torch.distributed.tensor import distribute_tensor
+
+                    master = distribute_tensor(master.to(p.dtype), p.device_mesh, p.placements, src_data_rank=None)
+                if not in_place:
+                    p.copy_(master)
         return loss

@@ -93,6 +93,8 @@ class CheckpointManager:
     def _prune(self) -> None:
         for step in self.steps()[: -self.keep]:
             shutil.rmtree(self.root / step_dir_name(step), ignore_errors=True)
+        for staging in self.root.glob(".step_*.tmp-*"):  # left by a save that was killed
+            shutil.rmtree(staging, ignore_errors=True)
 
     def verify(self, folder: Path) -> str | None:
         """None when ``folder`` is complete and matches its manifest, else why not."""

@@ -68,10 +68,10 @@ class BackendSpec(_Section):
     name: Literal["torch", "xla"] = "torch"
     precision: Literal[PRECISIONS] = "auto"  # type: ignore[valid-type]
     parallel: Literal[PARALLELISM] = "auto"  # type: ignore[valid-type]
-    compile: bool = False
+    compile_model: bool = Field(default=False, description="torch.compile the model (torch backend)")
 
     def options(self) -> dict[str, Any]:
-        return {"precision": self.precision, "parallel": self.parallel, "compile": self.compile}
+        return {"precision": self.precision, "parallel": self.parallel, "compile_model": self.compile_model}
 
 
 class PretrainConfig(Spec):

@@ -123,7 +123,7 @@ class MixtureBatches:
     def _batches(self, stream: Any) -> Any:
         from mixlab.text import batches
 
-        return batches(stream, self.tokenizer, self.batch_config)
+        return batches(stream, self.tokenizer, self.batch_config, seed=self.seed, task_names=self.task_names)
 
     def iterate(self, state: dict[str, Any] | None = None) -> Iterator[tuple[Batch, dict[str, Any]]]:
         stream = self.mixture.stream(self.seed, shard=self.shard, exhaustion=self.exhaustion, data=self.data)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,7 +88,10 @@ class Trainer:
         self.schedule = RsqrtSchedule(base_lr=config.learning_rate, warmup_steps=config.warmup_steps)
         self.lr = torch.tensor(self.schedule(0), dtype=torch.float32, device=backend.device)
         self.optimizer = Adafactor(self.model.parameters(), lr=self.lr)
-        weights = muppet_weights(self.task_names, config.output_space_sizes) if config.loss_scaling == "muppet" else None
+        weights = None
+        if config.loss_scaling == "muppet":
+            _check_output_sizes(self.task_names, config.output_space_sizes)
+            weights = muppet_weights(self.task_names, config.output_space_sizes)
         self.task_weights = torch.tensor(weights, device=backend.device) if weights else None
         self.checkpoints = CheckpointManager(self.out_dir / "checkpoints", keep=config.keep_checkpoints,
                                              save_fn=backend.save, load_fn=backend.load)
@@ -127,6 +130,8 @@ class Trainer:
                               f"{self.backend.world_size}; resume with the same number of processes")
         self.backend.load_state_dict(self.model, self.optimizer, {"model": parts["model"],
                                                                   "optimizer": parts["optimizer"]})
+        for group in self.optimizer.param_groups:  # load_state_dict replaced our lr tensor with the saved one
+            group["lr"] = self.lr
         self.step = trainer["step"]
         self.data_state = trainer["data"][self.backend.rank]
         self.backend.set_rng_state(trainer["rng"][self.backend.rank])
@@ -172,7 +177,8 @@ class Trainer:
             while self.step < config.steps:
                 waited = time.perf_counter()
                 host_batch, self.data_state = next(batches)
-                window.tokens += int(np.count_nonzero(host_batch["input_ids"]) + np.count_nonzero(host_batch["labels"] >= 0))
+                window.tokens += int(np.count_nonzero(host_batch["input_ids"])
+                                     + np.count_nonzero(host_batch["labels"] >= 0))
                 batch = backend.to_device(host_batch)
                 window.data_seconds += time.perf_counter() - waited
                 self.lr.fill_(self.schedule(self.step))
@@ -290,6 +296,18 @@ class _Window:
         return torch.cat([self.loss.reshape(1), self.correct.reshape(1), tokens, self.sums, self.counts])
 
 
+def _check_output_sizes(task_names: list[str], sizes: dict[str, int]) -> None:
+    """Muppet scaling: warn about tasks without an output-space size (weight 1) and unknown names."""
+    unknown = sorted(set(sizes) - set(task_names))
+    if unknown:
+        raise ConfigError(f"output_space_sizes names tasks that are not in the mixture: {unknown[:5]}; "
+                          f"fix: use names from {task_names[:5]}...")
+    unsized = [name for name in task_names if name not in sizes]
+    if unsized:
+        warnings.warn(f"loss_scaling 'muppet': {len(unsized)} task(s) have no output_space_sizes entry and keep "
+                      f"weight 1: {', '.join(unsized[:8])}{' ...' if len(unsized) > 8 else ''}", stacklevel=4)
+
+
 def _load_tokenizer(path: str | None) -> Any:
     if path is None:
         return None
@@ -297,5 +315,3 @@ def _load_tokenizer(path: str | None) -> Any:
 
     return load_tokenizer(path)
 
-
-StepFn = Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, ...]]

@@ -24,15 +24,12 @@ class LossOutput(NamedTuple):
     token_correct: torch.Tensor  #: scalar, argmax == label count over real tokens (fp32)
 
 
-def token_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per-token cross-entropy and logsumexp in fp32 ([B, Lt] each, 0 on ignored tokens) and the mask."""
-    logits = logits.float()
-    valid = labels != IGNORE_INDEX
-    safe_labels = torch.where(valid, labels, torch.zeros_like(labels)).long()
-    lse = torch.logsumexp(logits, dim=-1)
-    picked = logits.gather(-1, safe_labels.unsqueeze(-1)).squeeze(-1)
-    weight = valid.float()
-    return (lse - picked) * weight, lse * weight, valid
+def token_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token cross-entropy in fp32 ([B, Lt], 0 on ignored tokens) and the mask of real tokens."""
+    vocab = logits.shape[-1]
+    ce = torch.nn.functional.cross_entropy(logits.float().reshape(-1, vocab), labels.long().reshape(-1),
+                                           ignore_index=IGNORE_INDEX, reduction="none")
+    return ce.reshape(labels.shape), labels != IGNORE_INDEX
 
 
 def muppet_weights(task_names: Sequence[str], output_sizes: Mapping[str, int]) -> list[float]:
@@ -43,14 +40,18 @@ def muppet_weights(task_names: Sequence[str], output_sizes: Mapping[str, int]) -
 def compute_loss(logits: torch.Tensor, labels: torch.Tensor, task_ids: torch.Tensor, num_tasks: int, *,
                  z_loss: float = 0.0, task_weights: torch.Tensor | None = None) -> LossOutput:
     """The training loss and per-task statistics for one batch (no host syncs)."""
-    ce, lse, valid = token_cross_entropy(logits, labels)
+    ce, valid = token_cross_entropy(logits, labels)
     weight = valid.float()
     safe_ids = torch.where(task_ids >= 0, task_ids, torch.zeros_like(task_ids)).long().reshape(-1)
     sums = torch.zeros(num_tasks, dtype=torch.float32, device=ce.device).scatter_add(0, safe_ids, ce.reshape(-1))
     counts = torch.zeros(num_tasks, dtype=torch.float32, device=ce.device).scatter_add(0, safe_ids, weight.reshape(-1))
-    per_token = ce + z_loss * lse.square() if z_loss else ce
+    per_token = ce
+    if z_loss:
+        lse = torch.logsumexp(logits.float(), dim=-1) * weight
+        per_token = ce + z_loss * lse.square()
     if task_weights is not None:
         per_token = per_token * task_weights.to(per_token.device)[safe_ids].reshape(per_token.shape)
     num_tokens = torch.clamp(weight.sum(), min=1.0)
-    correct = ((logits.argmax(-1) == labels) & valid).float().sum()
+    with torch.no_grad():
+        correct = ((logits.argmax(-1) == labels) & valid).float().sum()
     return LossOutput(per_token.sum() / num_tokens, sums, counts, correct)

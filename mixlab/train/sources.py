@@ -8,15 +8,12 @@ to feed the loop from anything else.
 
 from __future__ import annotations
 
-import logging
 import warnings
 from pathlib import Path
 from typing import Any, Protocol
 
 from mixlab.errors import ConfigError
 from mixlab.train.data import BatchSource, MixtureBatches, SyntheticBatches
-
-log = logging.getLogger(__name__)
 
 SYNTHETIC_TASKS = ("synthetic/copy_long", "synthetic/copy_short")
 
@@ -69,8 +66,11 @@ def _eval_batches(mixture: Any, tokenizer: Any, batch_config: Any, seed: int, sh
         warnings.warn(f"eval: no task of mixture {mixture.name!r} has a {split!r} split; eval is off", stacklevel=3)
         return None
     rates = {name: mixture.rates[name] for name in have}
-    sub = Mixture(name=f"{mixture.name}:{split}", rates=rates, tasks=have)
     data = {name: task.load(split) for name, task in have.items()}
+    # the stream reads a task's "train" rows: give it eval-split copies of the tasks (same mixing rates)
+    tasks = {name: task.model_copy(update={"num_examples": {**task.num_examples, "train": len(data[name])}})
+             for name, task in have.items()}
+    sub = Mixture(name=f"{mixture.name}:{split}", rates=rates, tasks=tasks)
     return MixtureBatches(sub, tokenizer, batch_config, seed=seed, shard=shard, data=data)
 
 

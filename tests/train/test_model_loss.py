@@ -26,12 +26,13 @@ def _forward(model, batch):
 
 def test_packed_row_equals_examples_run_alone(tiny):
     rng = np.random.default_rng(0)
-    examples = [(rng.integers(3, 60, n), rng.integers(3, 60, m), k) for k, (n, m) in enumerate([(5, 3), (7, 4), (3, 2)])]
+    sizes = [(5, 3), (7, 4), (3, 2)]
+    examples = [(rng.integers(3, 60, n), rng.integers(3, 60, m), k) for k, (n, m) in enumerate(sizes)]
     packed = stack_rows([pack_row(examples, 20, 12)], ["a", "b", "c"])
     alone = stack_rows([pack_row([ex], 20, 12) for ex in examples], ["a", "b", "c"])
     with torch.no_grad():
-        ce_packed, _, valid_packed = token_cross_entropy(*_forward(tiny, packed)[:1], torch.as_tensor(packed["labels"]))
-        ce_alone, _, valid_alone = token_cross_entropy(*_forward(tiny, alone)[:1], torch.as_tensor(alone["labels"]))
+        ce_packed, valid_packed = token_cross_entropy(*_forward(tiny, packed)[:1], torch.as_tensor(packed["labels"]))
+        ce_alone, valid_alone = token_cross_entropy(*_forward(tiny, alone)[:1], torch.as_tensor(alone["labels"]))
     got = ce_packed[valid_packed]
     want = ce_alone[valid_alone]
     assert got.shape == want.shape == (9,)

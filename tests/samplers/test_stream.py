@@ -1,0 +1,193 @@
+"""MixtureStream: determinism, rates (chi-square), shards, exhaustion policies, exact resume."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from mixlab import DataError, Mixture, MixtureSpecError, ResumeError
+from mixlab.samplers import strategies as S
+from mixlab.stream import MixtureStream, _permute
+from tests.samplers.helpers import assert_resumes_at_every_position, make_task, take
+
+TINY = [make_task("s/a", 2), make_task("s/b", 3), make_task("s/c", 5)]
+TEXT = make_task("s/text", 4, self_supervised=True)
+
+
+def tiny_mix():
+    return Mixture.of([(TINY[0], 1.0), (TINY[1], 2.0), (TINY[2], 3.0)], name="tiny")
+
+
+def big_mix():
+    sizes = {"b/a": 50_000, "b/b": 120_000, "b/c": 7, "b/d": 300_000, "b/e": 1_000}
+    return Mixture.from_strategy([make_task(n, s) for n, s in sizes.items()], S.Proportional(cap=100_000), name="big")
+
+
+def test_examples_and_golden_schedule():
+    stream = Mixture.of([(TINY[0], 1.0), (TEXT, 1.0)], name="m").stream(seed=7)
+    examples = take(iter(stream), 4)
+    assert examples[0].keys() in ({"task", "index", "inputs", "targets"}, {"task", "index", "text"})
+    for ex in examples:
+        expected = f"s/a:{ex['index']}" if ex["task"] == "s/a" else f"text s/text:{ex['index']}"
+        assert ex.get("inputs", ex.get("text")) == expected
+    # pinned: the same seed gives the same stream on any machine
+    assert take(tiny_mix().stream(seed=123).schedule(), 12) == GOLDEN_123
+
+
+GOLDEN_123 = [("s/b", 0), ("s/c", 1), ("s/c", 0), ("s/c", 2), ("s/b", 1), ("s/c", 4), ("s/c", 3), ("s/c", 1),
+              ("s/b", 2), ("s/b", 1), ("s/a", 1), ("s/b", 2)]
+
+
+def test_same_seed_same_stream_and_seeds_differ():
+    a = take(big_mix().stream(seed=1).schedule(), 5000)
+    assert a == take(big_mix().stream(seed=1).schedule(), 5000)
+    assert a != take(big_mix().stream(seed=2).schedule(), 5000)
+
+
+def test_schedule_does_not_advance_or_touch_data():
+    mix = Mixture.of([(make_task("s/boom", 3).model_copy(update={"source": TINY[0].source}), 1.0)], name="m")
+    stream = mix.stream(seed=0)
+    first = take(stream.schedule(), 5)
+    assert take(stream.schedule(), 5) == first
+    assert stream.state_dict()["offset"] == 0
+
+
+def test_chi_square_matches_rates():
+    mix = big_mix()
+    counts = Counter(name for name, _ in itertools.islice(mix.stream(seed=3).schedule(), 1_000_000))
+    observed = [counts[n] for n in mix.rates]
+    expected = [p * 1_000_000 for p in mix.rates.values()]
+    assert stats.chisquare(observed, expected).pvalue > 1e-3
+
+
+def test_shards_are_disjoint_slices_and_follow_rates():
+    mix = big_mix()
+    whole = take(mix.stream(seed=5).schedule(), 30_000)
+    shards = [take(mix.stream(seed=5, shard=(r, 3)).schedule(), 10_000) for r in range(3)]
+    for r in range(3):
+        assert shards[r] == whole[r::3]
+    served = [pair for shard in shards for pair in shard if pair[0] != "b/c"]  # b/c (7 examples) repeats
+    assert len(served) == len(set(served))
+    counts = Counter(name for name, _ in shards[1])
+    p = stats.chisquare([counts[n] for n in mix.rates], [q * 10_000 for q in mix.rates.values()]).pvalue
+    assert p > 1e-3
+
+
+def test_all_policy_serves_every_example_once_across_shards():
+    pairs = [pair for r in range(4) for pair in tiny_mix().stream(seed=9, shard=(r, 4), exhaustion="all").schedule()]
+    assert sorted(pairs) == sorted((t.name, i) for t in TINY for i in range(t.num_train))
+
+
+def test_first_policy_stops_when_a_task_runs_out():
+    for seed in range(20):
+        pairs = list(tiny_mix().stream(seed=seed, exhaustion="first", block_size=4).schedule())
+        counts = Counter(name for name, _ in pairs)
+        last = pairs[-1][0]
+        assert counts[last] == {t.name: t.num_train for t in TINY}[last]  # the last example exhausts its task
+        assert all(counts[t.name] <= t.num_train for t in TINY)
+        assert len(set(pairs)) == len(pairs)
+
+
+def test_repeat_policy_reshuffles_each_epoch():
+    pairs = take(tiny_mix().stream(seed=4).schedule(), 600)
+    orders = []
+    for task in TINY:
+        indices = [i for name, i in pairs if name == task.name]
+        epochs = [tuple(indices[k:k + task.num_train]) for k in range(0, len(indices) - task.num_train + 1, task.num_train)]
+        assert all(sorted(e) == list(range(task.num_train)) for e in epochs)
+        orders.append(len(set(epochs)))
+    assert min(orders) > 1  # different permutations in different epochs
+
+
+def test_permutation_is_a_bijection():
+    for n in (1, 2, 3, 7, 64, 1000, 4097):
+        offsets = np.arange(n, dtype=np.uint64)
+        full = np.full(n, n, dtype=np.uint64)
+        half = np.full(n, max(1, ((n - 1).bit_length() + 1) // 2), dtype=np.uint64)
+        out = _permute(offsets, full, half, np.full(n, 99, dtype=np.uint64), np.full(n, 3, dtype=np.uint64))
+        assert sorted(out.tolist()) == list(range(n))
+
+
+def test_permutation_first_element_is_uniform_over_epochs():
+    n, epochs = 10, 5000
+    out = _permute(np.zeros(epochs, dtype=np.uint64), np.full(epochs, n, dtype=np.uint64),
+                   np.full(epochs, 2, dtype=np.uint64), np.full(epochs, 7, dtype=np.uint64),
+                   np.arange(epochs, dtype=np.uint64))
+    assert stats.chisquare(np.bincount(out.astype(np.int64), minlength=n)).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("exhaustion", ["repeat", "first", "all"])
+@pytest.mark.parametrize("shard", [(0, 1), (1, 2)])
+def test_resumes_at_every_position(exhaustion, shard):
+    # block_size 4 makes positions cross block boundaries; tasks of 2-5 examples cross epoch boundaries
+    assert_resumes_at_every_position(
+        lambda: tiny_mix().stream(seed=11, shard=shard, exhaustion=exhaustion, block_size=4),
+        n=25, finite=exhaustion != "repeat")
+
+
+def test_state_size_is_constant():
+    stream = big_mix().stream(seed=0, block_size=64)
+    it = iter(stream)
+    sizes = set()
+    for _ in range(10):
+        take(it, 500)
+        state = stream.state_dict()
+        assert len(state["counts"]) == 5
+        sizes.add(len(json.dumps(state)) // 10)
+    assert len(sizes) <= 2  # only the digits of the counters grow
+
+
+def test_refuses_mismatched_state():
+    state = tiny_mix().stream(seed=1).state_dict()
+    with pytest.raises(ResumeError, match=r"saved seed is 1 but this stream has 2"):
+        tiny_mix().stream(seed=2).load_state_dict(state)
+    with pytest.raises(ResumeError, match=r"saved shard is \[0, 1\] but this stream has \[1, 2\]"):
+        tiny_mix().stream(seed=1, shard=(1, 2)).load_state_dict(state)
+    with pytest.raises(ResumeError, match=r"saved exhaustion is 'repeat'"):
+        tiny_mix().stream(seed=1, exhaustion="all").load_state_dict(state)
+    other = Mixture.of([(TINY[0], 1.0), (TINY[1], 2.0), (TINY[2], 4.0)], name="tiny")
+    with pytest.raises(ResumeError, match=r"saved mixture_fingerprint"):
+        other.stream(seed=1).load_state_dict(state)
+    with pytest.raises(ResumeError, match=r"stream state version 0 is not 1"):
+        tiny_mix().stream(seed=1).load_state_dict({**state, "version": 0})
+
+
+def test_bad_stream_arguments_and_data():
+    mix = tiny_mix()
+    with pytest.raises(MixtureSpecError, match=r"shard must be \(rank, world_size\)"):
+        mix.stream(seed=0, shard=(2, 2))
+    with pytest.raises(MixtureSpecError, match=r"exhaustion must be one of \['repeat', 'first', 'all'\]"):
+        mix.stream(seed=0, exhaustion="never")
+    with pytest.raises(MixtureSpecError, match=r"seed must be an integer >= 0"):
+        mix.stream(seed=-1)
+    with pytest.raises(MixtureSpecError, match=r"data= names tasks not in mixture 'tiny': \['s/zzz'\]"):
+        mix.stream(seed=0, data={"s/zzz": []})
+    stream = mix.stream(seed=0, data={"s/a": [{"x": "A"}], "s/b": [{"x": "B"}] * 3, "s/c": [{"x": "C"}] * 5})
+    with pytest.raises(DataError, match=r"task 's/a' declares 2 train examples but its data has 1 rows"):
+        take(iter(stream), 50)
+    override = mix.stream(seed=0, data={name: [{"x": name.upper()}] * 5 for name in mix.rates})
+    with pytest.warns(UserWarning, match=r"data has 5 rows but declares [23]; only the first"):
+        assert {ex["inputs"] for ex in take(iter(override), 50)} == {"S/A", "S/B", "S/C"}
+
+
+def test_stream_constructor_matches_method():
+    mix = tiny_mix()
+    assert take(MixtureStream(mix, seed=3).schedule(), 50) == take(mix.stream(seed=3).schedule(), 50)
+
+
+def test_formatter_failures_raise_data_error():
+    bad = make_task("s/bad", 3).model_copy(update={"formatter": lambda row: {"inputs": 1, "targets": "t"}})
+    with pytest.raises(DataError, match=r"task 's/bad': formatter gave inputs of type int, not str"):
+        take(iter(Mixture.of([(bad, 1.0)], name="m").stream(seed=0)), 1)
+    missing = make_task("s/miss", 3).model_copy(update={"formatter": lambda row: {"inputs": row["nope"]}})
+    with pytest.raises(DataError, match=r"task 's/miss': formatter failed on row .*KeyError\('nope'\)"):
+        take(iter(Mixture.of([(missing, 1.0)], name="m").stream(seed=0)), 1)
+    text = make_task("s/txt", 3, self_supervised=True)
+    stream = Mixture.of([(text, 1.0)], name="m").stream(seed=0, data={"s/txt": [{"body": "x"}] * 3})
+    with pytest.raises(DataError, match=r"task 's/txt': row has no text column 'text'"):
+        take(iter(stream), 1)
