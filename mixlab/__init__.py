@@ -59,6 +59,8 @@ _LAZY: dict[str, str] = {
     "MixtureDataset": "mixlab.text",
     # affinity
     "affinity": "mixlab.affinity",
+    # reports
+    "report": "mixlab.report",
     # training
     "PretrainConfig": "mixlab.train",
     "train": "mixlab.train",
