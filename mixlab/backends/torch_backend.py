@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 
 from mixlab.backends.base import Backend, iter_tensors
+from mixlab.errors import ConfigError
 
 
 class TorchBackend(Backend):
@@ -49,6 +51,13 @@ class TorchBackend(Backend):
             self.precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
         if self.parallel == "auto":
             self.parallel = "ddp" if self.world_size > 1 else "none"
+        if self.parallel == "none" and self.world_size > 1:
+            raise ConfigError(f"backend parallel 'none' with {self.world_size} processes would train "
+                              f"{self.world_size} separate models; fix: use parallel 'ddp', 'fsdp' or 'auto'")
+        if self.parallel in ("ddp", "fsdp") and self.world_size == 1:
+            warnings.warn(f"backend parallel {self.parallel!r} with one process does nothing; launch with torchrun "
+                          "--nproc_per_node N to use it", stacklevel=2)
+            self.parallel = "none"
         return self
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ class MetricsLog:
         if not self.enabled or not self.path.is_file():
             return
         kept = [line for line in self.path.read_text(encoding="utf-8").splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= step]
+                if (record := _parse(line)) is not None and record.get("step", 0) <= step]
         self.path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
@@ -40,6 +40,14 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     """The records of ``<run_dir>/metrics.jsonl``."""
     path = Path(run_dir) / "metrics.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _parse(line: str) -> dict[str, Any] | None:
+    """A record, or None for a blank or partial line (a run killed while writing it)."""
+    try:
+        return json.loads(line) if line.strip() else None
+    except json.JSONDecodeError:
+        return None
 
 
 def _summary_writer(folder: Path) -> Any:

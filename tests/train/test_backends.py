@@ -52,3 +52,12 @@ def test_bf16_autocast_on_cpu():
     with backend.autocast():
         out = torch.nn.Linear(2, 2)(torch.ones(1, 2))
     assert out.dtype == torch.bfloat16
+
+
+def test_parallel_settings_that_do_nothing_or_harm(monkeypatch):
+    with pytest.warns(UserWarning, match="parallel 'ddp' with one process does nothing"):
+        assert get_backend("torch", parallel="ddp").setup().parallel == "none"
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)  # as if torchrun had set it up
+    with pytest.raises(ConfigError, match="would train 2 separate models"):
+        get_backend("torch", parallel="none").setup()

@@ -175,3 +175,31 @@ def test_mixture_batches_are_sharded_by_rank():
     assert len(seen[0]) == len(seen[1]) == 200 and not seen[0] & seen[1]
     first = [next(s.iterate())[0]["input_ids"] for s in sources]
     assert first[0].shape == (4, 64) and not (first[0] == first[1]).all()
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    fields = dict(_config(tmp_path, steps=30).to_dict(), out_dir=str(tmp_path / "killed"))
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(fields))
+    cmd = [sys.executable, "-m", "mixlab", "train", str(tmp_path / "cfg.yaml"), "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "killed" / "checkpoints" / "step_0000004").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = CheckpointManager(tmp_path / "killed" / "checkpoints", keep=2, save_fn=None, load_fn=None).steps()
+    assert 4 <= done[-1] < 30  # killed part-way
+    with open(tmp_path / "killed" / "metrics.jsonl", "a") as handle:
+        handle.write('{"step": 99, "lo')  # as if killed half-way through a line
+    assert subprocess.run(cmd + ["--resume"], env=env, capture_output=True).returncode == 0
+    straight = train(_config(tmp_path, steps=30), progress=False)
+    assert _losses(tmp_path / "killed") == _losses(straight.out_dir)
