@@ -60,14 +60,14 @@ def make_config(args: argparse.Namespace, out_dir: str, steps: int):
                           backend={"name": "xla", "precision": "fp32", "parallel": args.parallel})
 
 
-def time_step(args: argparse.Namespace, backend) -> dict:
+def time_step(args: argparse.Namespace, backend, out_dir: str) -> dict:
     """Compile counts and timings of the compiled train step, fed through ``to_device`` like the loop."""
     import torch_xla.core.xla_model as xm
 
     from mixlab.backends.xla_backend import compile_count
     from mixlab.train import Trainer, build_data
 
-    config = make_config(args, tempfile.mkdtemp(prefix="bench-xla-"), args.warmup + args.steps)
+    config = make_config(args, f"{out_dir}/step", args.warmup + args.steps)
     trainer = Trainer(config, backend, data=build_data)
     host = [trainer.source.batch(i) for i in range(args.warmup + args.steps)]  # made before timing
     counts = [compile_count()]
@@ -92,11 +92,11 @@ def time_step(args: argparse.Namespace, backend) -> dict:
             "target_tokens_per_s": target_tokens / seconds, "last_loss": float(backend.to_host(outputs[0]))}
 
 
-def time_loop(args: argparse.Namespace, backend) -> dict:
+def time_loop(args: argparse.Namespace, backend, out_dir: str) -> dict:
     """``mixlab.train`` end to end (data in a prefetch thread, logging); windows after the first."""
     from mixlab.train import read_metrics, train
 
-    config = make_config(args, tempfile.mkdtemp(prefix="bench-xla-loop-"), args.warmup + args.steps)
+    config = make_config(args, f"{out_dir}/loop", args.warmup + args.steps)
     result = train(config, backend=backend, progress=False)
     records = [r for r in read_metrics(result.out_dir) if "steps_per_s" in r]
     windows = [(r["step"] - p["step"], r) for p, r in zip(records, records[1:])]
@@ -114,8 +114,9 @@ def main() -> int:
     from mixlab.backends.xla_backend import XlaBackend, compile_count
 
     backend = XlaBackend(parallel=args.parallel).setup()
-    step = time_step(args, backend)
-    loop = time_loop(args, backend)
+    with tempfile.TemporaryDirectory(prefix="bench-xla-") as out_dir:
+        step = time_step(args, backend, out_dir)
+        loop = time_loop(args, backend, out_dir)
     info = backend.describe()
     print(f"xla backend on {info['device_type']} ({info['num_devices']} device(s), parallel {args.parallel}), "
           f"T5.1.1 {args.model}, batch {args.batch_size} x {args.input_length}/{args.target_length}, "

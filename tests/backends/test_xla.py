@@ -9,6 +9,7 @@ subprocess; everything else shares this process on one device.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -143,6 +144,17 @@ def test_batch_size_must_split_over_devices(monkeypatch):
         sharded.to_device({"input_ids": np.zeros((6, 8), np.int32)})
 
 
+def test_loader_moves_batches_ahead(backend):
+    from mixlab.train import SyntheticBatches
+
+    source = SyntheticBatches(["a", "b"], batch_size=4, input_length=8, target_length=4, vocab_size=32)
+    loaded = list(backend.loader(source.batch(i) for i in range(3)))
+    assert len(loaded) == 3 and loaded[0]["task_names"] == ["a", "b"]
+    assert loaded[2]["labels"].device.type == "xla" and loaded[2]["labels"].dtype == torch.int32
+    assert torch.equal(loaded[2]["input_ids"].cpu(), torch.from_numpy(source.batch(2)["input_ids"]))
+    assert backend.to_device(loaded[1])["labels"] is loaded[1]["labels"]  # already on the device: kept
+
+
 def test_loop_learns_with_flat_compile_count(tmp_path):
     counting = CountingXla(parallel="none").setup()
     cfg = tiny_config(tmp_path / "run", steps=25, log_interval=5, checkpoint_interval=0, learning_rate=0.02,
@@ -154,6 +166,22 @@ def test_loop_learns_with_flat_compile_count(tmp_path):
     counts = counting.counts  # counts[k]: compilations before step k + 1
     assert counts[5] == counts[24], counts  # log steps 10, 15, 20 included: nothing recompiles after warm-up
     assert counts[5] - counts[0] <= 6, counts  # step (first + steady), lr update, log window
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mixlab_wordnet") is None, reason="mixlab-wordnet plugin not installed")
+def test_tiny_t5_learns_wordnet_ext5(tmp_path):
+    """The torch backend's real-data run (mixture stream -> span corruption -> packing) on xla."""
+    import mixlab_wordnet
+
+    counting = CountingXla(parallel="none").setup()
+    cfg = PretrainConfig(mixture="wordnet-ext5", tokenizer=str(mixlab_wordnet.tokenizer_path()), model="tiny",
+                         batch_size=8, input_length=64, target_length=16, steps=30, warmup_steps=10,
+                         learning_rate=0.02, log_interval=10, checkpoint_interval=0, out_dir=str(tmp_path / "run"),
+                         backend={"name": "xla", "precision": "fp32"})
+    records = read_metrics(train(cfg, backend=counting, progress=False).out_dir)
+    assert records[-1]["loss"] < records[0]["loss"]
+    assert "wordnet/text" in records[-1]["task_loss"]
+    assert counting.counts[11] == counting.counts[29], counting.counts  # after the first log step (10)
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +200,23 @@ def test_kill_and_resume_gives_identical_losses(backend, tmp_path, straight_loss
     state = backend.load(str(resumed.checkpoint / "model.pt"))
     assert all(t.device.type == "cpu" for t in state.values())
     assert "t5.decoder.block.0.layer.0.SelfAttention.q.weight" in state
+
+
+def test_max_graphs_guards_against_recompilation(tmp_path):
+    cfg = tiny_config(tmp_path / "run", steps=4, checkpoint_interval=0)
+    train(cfg, backend=XlaBackend(parallel="none", max_graphs=2), progress=False)  # first step + steady state
+    with pytest.raises(RuntimeError, match="max_different_graphs|different graphs"):
+        train(cfg, out_dir=tmp_path / "again", backend=XlaBackend(parallel="none", max_graphs=1), progress=False)
+    torch_xla.sync()
+
+
+def test_resume_across_backends(backend, tmp_path, straight_losses):
+    """A checkpoint written by the torch backend resumes on xla (same file format, same names)."""
+    cfg = tiny_config(tmp_path / "run")
+    train(cfg.model_copy(update={"backend": cfg.backend.model_copy(update={"name": "torch"})}), steps=4,
+          progress=False)
+    resumed = train(cfg, resume=True, backend=backend, progress=False)
+    assert losses(resumed.out_dir) == pytest.approx(straight_losses, rel=1e-5)
 
 
 SPMD_SCRIPT = textwrap.dedent("""
