@@ -44,7 +44,7 @@ def make_config(args: argparse.Namespace, out_dir: str, data: str) -> mixlab.Pre
 
 def run_mixlab(config: mixlab.PretrainConfig, args: argparse.Namespace) -> dict:
     """Train with mixlab; time the log windows after the first (which holds the warm-up steps)."""
-    result = mixlab.train(config, progress=False)
+    result = mixlab.pretrain(config, progress=False)
     records = [r for r in mixlab.train.read_metrics(result.out_dir) if "steps_per_s" in r]
     steps = seconds = data_seconds = target_tokens = 0.0
     for previous, record in zip(records, records[1:]):

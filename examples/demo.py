@@ -65,7 +65,7 @@ def show_affinity(registry: mixlab.Registry, out: Path) -> None:
     shutil.copy(TABLE2, out / "affinity.csv")
 
 
-def pretrain(out: Path, steps: int) -> mixlab.PretrainConfig:
+def pretrain(registry: mixlab.Registry, out: Path, steps: int) -> mixlab.PretrainConfig:
     config = mixlab.PretrainConfig(
         name="demo-ext5-tiny",
         model="tiny",
@@ -87,7 +87,7 @@ def pretrain(out: Path, steps: int) -> mixlab.PretrainConfig:
         seed=0,
     )
     print(f"\nPre-training a tiny T5.1.1 on {config.mixture!r} for {steps} steps (CPU)...")
-    result = mixlab.train.train(config)
+    result = mixlab.pretrain(config, registry=registry)
     print(f"  step {result.step}: loss {result.last_metrics.get('loss', float('nan')):.3f}; "
           f"checkpoint {result.checkpoint}")
     return config
@@ -107,7 +107,7 @@ def main() -> None:
     show_catalog(registry)
     show_mixture(registry, out)
     show_affinity(registry, out)
-    pretrain(out, args.steps)
+    pretrain(registry, out, args.steps)
     report = mixlab.report.write_report(out)
     print(f"\nReport: {report.resolve()}")
 

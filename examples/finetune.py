@@ -49,7 +49,7 @@ def main() -> int:
         import mixlab_wordnet
 
         args.tokenizer = mixlab_wordnet.tokenizer_path()
-    result = mixlab.train(finetune_config(args, args.tokenizer))
+    result = mixlab.pretrain(finetune_config(args, args.tokenizer))
     print(json.dumps({k: result.last_metrics.get(k) for k in ("step", "loss", "eval_loss", "eval_accuracy")}))
     return 0
 

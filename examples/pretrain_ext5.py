@@ -36,7 +36,7 @@ def main() -> int:
     args = parser.parse_args()
 
     config = mixlab.PretrainConfig.from_file(args.config) if args.config else default_config()
-    result = mixlab.train(config, out_dir=args.out, steps=args.steps, resume=args.resume)
+    result = mixlab.pretrain(config, out_dir=args.out, steps=args.steps, resume=args.resume)
     if result.checkpoint is not None:
         print(json.dumps({"checkpoint": str(result.checkpoint), **{k: result.last_metrics.get(k) for k in
                                                                      ("step", "loss", "eval_loss")}}))

@@ -63,7 +63,7 @@ _LAZY: dict[str, str] = {
     "report": "mixlab.report",
     # training
     "PretrainConfig": "mixlab.train",
-    "train": "mixlab.train",
+    "pretrain": "mixlab.train:train",
     "get_backend": "mixlab.backends",
 }
 
@@ -79,11 +79,9 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mixlab' has no attribute {name!r}")
-    if module.endswith("." + name):
-        value = importlib.import_module(module)
-    else:
-        target = importlib.import_module(module)
-        value = target if module.rsplit(".", 1)[-1] == name else getattr(target, name)
+    module, _, attr = module.partition(":")
+    target = importlib.import_module(module)
+    value = target if module.rsplit(".", 1)[-1] == name else getattr(target, attr or name)
     globals()[name] = value
     return value
 

@@ -6,16 +6,13 @@ PretrainConfig -> train(): mixture stream -> mixlab.text.batches -> Backend (tor
                   -> metrics.jsonl, checkpoints/step_XXXXXXX (atomic, verified), --resume
 ```
 
->>> from mixlab.train import PretrainConfig, train       # doctest: +SKIP
->>> train(PretrainConfig.from_file("ext5.yaml"))          # doctest: +SKIP
+>>> import mixlab                                                    # doctest: +SKIP
+>>> mixlab.pretrain(mixlab.PretrainConfig.from_file("ext5.yaml"))    # doctest: +SKIP
 
-``mixlab.train`` itself is callable too: ``mixlab.train(config)`` is ``mixlab.train.train(config)``.
+``mixlab.pretrain`` is this package's :func:`train`.
 """
 
 from __future__ import annotations
-
-import sys
-import types
 
 from mixlab.train.adafactor import Adafactor
 from mixlab.train.checkpoint import CheckpointManager, resolve_checkpoint
@@ -35,12 +32,3 @@ __all__ = [
     "resolve_mixture", "segment_masks", "train",
 ]
 
-
-class _CallableModule(types.ModuleType):
-    """Lets ``mixlab.train(config)`` work although ``mixlab.train`` is this package."""
-
-    def __call__(self, *args, **kwargs):
-        return train(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
