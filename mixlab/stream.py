@@ -30,6 +30,14 @@ Exhaustion policies (a task is *exhausted* once it has served ``n`` examples in 
   With ``"first"`` and ``"all"`` all ranks stop at the same global position, so their shares may
   differ by one example.
 
+Formatting is block-wise: ``_CHUNK`` planned positions at a time, rows are fetched and formatted
+with C-level ``map``/``itemgetter`` passes and one list comprehension builds the example dicts,
+then the iterator hands them out (``state_dict`` reads how many it has handed out). When
+anything in a chunk is unusual (a formatter raises or returns something other than a ``dict``
+of ``str``, a row lacks its text, loading fails), that chunk is redone one example at a time
+through ``Task.format``, so the ``DataError`` comes at the exact position of the bad row, after
+every example before it (formatters are then called twice for that chunk: keep them pure).
+
 Resume: ``state_dict()`` holds the block index, the offset in the block and the per-task counts
 at the block's start (O(#tasks) numbers, constant as the stream advances). ``load_state_dict``
 re-plans that block and continues right after the last example served: resume is exact (the tail
@@ -54,11 +62,13 @@ import hashlib
 import json
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from operator import call, getitem, itemgetter, length_hint
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from mixlab.errors import DataError, MixtureSpecError, ResumeError
+from mixlab.samplers.permutation import permute as _permute
 
 if TYPE_CHECKING:
     from mixlab.samplers.mixture import Mixture
@@ -67,21 +77,37 @@ STATE_VERSION = 1
 BLOCK_SIZE = 4096
 EXHAUSTION = ("repeat", "first", "all")
 _SCHEDULE_KEY = 0x5C4ED  # spawn-key tag of the schedule's uniform draws
-_FEISTEL_ROUNDS = 6
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_INPUTS, _TARGETS = itemgetter("inputs"), itemgetter("targets")
+_CHUNK = 256  # examples formatted at a time: big enough to amortise, small enough to stay in cache
+_PLAN_AHEAD = 4  # blocks planned together (one permutation call: cycle-walking's tail is paid once)
 
 
 class _Cursor:
-    """Where a walk is: block index, next global position in it, per-task counts at the block's start."""
+    """Where a walk is: block index, next global position in it, per-task counts at the block's start.
 
-    __slots__ = ("block", "counts", "done", "offset")
+    While a block's pre-formatted examples are being handed out, ``pending`` holds
+    ``(iterator, number of examples, first position, world size)``; :meth:`sync` turns what the
+    iterator has left into ``offset``.
+    """
+
+    __slots__ = ("block", "counts", "done", "offset", "pending")
 
     def __init__(self, block: int, offset: int, counts: np.ndarray, done: bool = False) -> None:
         self.block, self.offset, self.counts, self.done = block, offset, counts, done
+        self.pending: tuple[Iterator[Any], int, int, int] | None = None
+
+    def sync(self) -> None:
+        """Bring ``offset`` up to date with the examples handed out of the pending block."""
+        if self.pending is not None:
+            iterator, total, first, world = self.pending
+            served = total - length_hint(iterator)
+            if served:
+                self.offset = first + (served - 1) * world + 1
+            if served == total:
+                self.pending = None
 
     def copy(self) -> _Cursor:
+        self.sync()
         return _Cursor(self.block, self.offset, self.counts.copy(), self.done)
 
 
@@ -89,7 +115,7 @@ class MixtureStream:
     """Iterate ``{"task", "index", "inputs", "targets"}`` (or ``{"task", "index", "text"}``) examples.
 
     ``data`` maps a task name to random-access raw rows (overriding ``task.load("train")``,
-    which is otherwise called lazily on the task's first example). Iterating advances the
+    which is otherwise called lazily, in the first block that draws the task). Iterating advances the
     stream; :meth:`state_dict` records where it is (use one iterator at a time: each ``iter()``
     continues from the current position). See the module docstring for the algorithm.
     """
@@ -132,8 +158,14 @@ class MixtureStream:
         if unknown:
             raise MixtureSpecError(f"data= names tasks not in mixture {mixture.name!r}: {unknown}")
         self._data = dict(data or {})
-        self._rows: dict[int, Sequence[Mapping[str, Any]]] = {}
-        self._plans: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = {}
+        self._rows: list[Sequence[Mapping[str, Any]] | None] = [None] * len(self._names)
+        self._num_loaded = 0
+        self._supervised = np.array([not t.self_supervised for t in self._tasks], dtype=bool)
+        self._all_supervised = bool(self._supervised.all())
+        self._formatters = [None if t.self_supervised else t.formatter for t in self._tasks]
+        self._text_getters = [itemgetter(t.text_field) if t.self_supervised else None for t in self._tasks]
+        self._plans: dict[tuple[int, bytes], tuple[Any, ...]] = {}
+        self._ahead = 1  # blocks the next _plan_ahead call plans (doubling up to _PLAN_AHEAD)
         self._cursor = _Cursor(0, 0, np.zeros(len(self._names), dtype=np.int64))
 
     def __repr__(self) -> str:
@@ -142,31 +174,93 @@ class MixtureStream:
 
     # ----------------------------------------------------------------- iteration
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        cursor, names = self._cursor, self._names
-        rows = [self._rows.get(tid) for tid in range(len(names))]
-        formatters = self._formatters()
-        # the supervised fast path is inlined (this loop is the stream's hot path); anything unusual
-        # goes through the per-task formatter, which falls back to Task.format and its errors
-        plain = [None if t.self_supervised else t.formatter for t in self._tasks]
-        for positions, tids, indices in self._blocks(cursor):
-            for j, tid, index in zip(positions, tids, indices):
-                cursor.offset = j + 1
-                task_rows = rows[tid]
-                if task_rows is None:
-                    task_rows = rows[tid] = self._load(tid)
-                row = task_rows[index]
-                fn = plain[tid]
-                if fn is not None:
+        cursor = self._cursor
+        cursor.sync()
+        cursor.pending = None  # an abandoned iterator's block no longer moves the cursor
+        world = self.shard[1]
+        chunk = _CHUNK
+        for block_positions, block_tids, block_indices in self._blocks(cursor):
+            for at in range(0, len(block_tids), chunk):
+                positions = block_positions[at:at + chunk]
+                tids, indices = block_tids[at:at + chunk], block_indices[at:at + chunk]
+                examples = self._format_block(tids, indices)
+                if examples is None:  # a row, formatter or load failed: one by one, so the error comes in place
+                    cursor.pending = None
+                    yield from self._format_each(cursor, positions, tids, indices)
+                    continue
+                pending = iter(examples)
+                cursor.pending = (pending, len(examples), positions.start, world)
+                yield from pending  # C-level delegation; state_dict() reads the position from ``pending``
+                cursor.sync()
+
+    def _format_block(self, tids: np.ndarray, indices: np.ndarray) -> Sequence[dict[str, Any]] | None:
+        """The examples of one block in order, built by list comprehensions and C-level checks; ``None``
+        if anything is unusual (the caller then goes example by example, where ``Task.format`` raises)."""
+        if not len(tids):
+            return []
+        rows = self._rows
+        if self._num_loaded < len(rows):
+            for tid in np.unique(tids).tolist():
+                if rows[tid] is None:
                     try:
-                        out = fn(row)
-                    except Exception:  # re-run below through Task.format, which raises the proper DataError
-                        out = None
-                    if type(out) is dict:
-                        inputs, targets = out.get("inputs"), out.get("targets")
-                        if type(inputs) is str and type(targets) is str:
-                            yield {"task": names[tid], "index": index, "inputs": inputs, "targets": targets}
-                            continue
-                yield formatters[tid](names[tid], index, row)
+                        self._load(tid)
+                    except Exception:  # broad: re-raised in place by the per-example path
+                        return None
+        if self._all_supervised:
+            return self._supervised_examples(tids.tolist(), indices.tolist())
+        supervised = self._supervised[tids]
+        if supervised.all():
+            return self._supervised_examples(tids.tolist(), indices.tolist())
+        if not supervised.any():
+            return self._text_examples(tids.tolist(), indices.tolist())
+        sup, text = np.flatnonzero(supervised), np.flatnonzero(~supervised)
+        first = self._supervised_examples(tids[sup].tolist(), indices[sup].tolist())
+        second = self._text_examples(tids[text].tolist(), indices[text].tolist())
+        if first is None or second is None:
+            return None
+        merged = first + second
+        if len(merged) == 1:
+            return merged
+        return itemgetter(*np.argsort(np.concatenate([sup, text])).tolist())(merged)  # back in position order
+
+    def _supervised_examples(self, tids: list[int], indices: list[int]) -> list[dict[str, Any]] | None:
+        # every pass but the formatter calls and the final dicts runs in C (map / itemgetter), so the
+        # scattered rows and strings are fetched with many memory reads in flight at once
+        pick = itemgetter(*tids) if len(tids) > 1 else lambda seq: (seq[tids[0]],)
+        try:
+            rows = list(map(getitem, pick(self._rows), indices))
+            outs = list(map(call, pick(self._formatters), rows))
+            if set(map(type, outs)) != {dict}:
+                return None
+            inputs, targets = list(map(_INPUTS, outs)), list(map(_TARGETS, outs))
+        except Exception:  # broad: any failure is re-raised in place, as DataError, by Task.format
+            return None
+        if set(map(type, inputs)) != {str} or set(map(type, targets)) != {str}:
+            return None
+        return [{"task": t, "index": i, "inputs": a, "targets": b}
+                for t, i, a, b in zip(pick(self._names), indices, inputs, targets)]
+
+    def _text_examples(self, tids: list[int], indices: list[int]) -> list[dict[str, Any]] | None:
+        pick = itemgetter(*tids) if len(tids) > 1 else lambda seq: (seq[tids[0]],)
+        try:
+            rows = list(map(getitem, pick(self._rows), indices))
+            texts = list(map(call, pick(self._text_getters), rows))
+        except Exception:  # broad: any failure is re-raised in place, as DataError, by Task.format
+            return None
+        if set(map(type, texts)) != {str}:
+            return None
+        return [{"task": t, "index": i, "text": x} for t, i, x in zip(pick(self._names), indices, texts)]
+
+    def _format_each(self, cursor: _Cursor, positions: range, tids: np.ndarray,
+                     indices: np.ndarray) -> Iterator[dict[str, Any]]:
+        """The slow path: one example at a time through ``Task.format`` (raises ``DataError`` in place)."""
+        names, rows = self._names, self._rows
+        for j, tid, index in zip(positions, tids.tolist(), indices.tolist()):
+            cursor.offset = j + 1
+            task_rows = rows[tid]
+            if task_rows is None:
+                task_rows = self._load(tid)
+            yield {"task": names[tid], "index": index, **self._tasks[tid].format(task_rows[index])}
 
     def schedule(self) -> Iterator[tuple[str, int]]:
         """``(task name, example index)`` pairs this shard serves from the current position on.
@@ -175,26 +269,21 @@ class MixtureStream:
         """
         names = self._names
         for _, tids, indices in self._blocks(self._cursor.copy()):
-            for tid, index in zip(tids, indices):
+            for tid, index in zip(tids.tolist(), indices.tolist()):
                 yield names[tid], index
 
-    def _blocks(self, cursor: _Cursor) -> Iterator[tuple[range, list[int], list[int]]]:
+    def _blocks(self, cursor: _Cursor) -> Iterator[tuple[range, np.ndarray, np.ndarray]]:
         """Per block from ``cursor`` on: the global positions this rank serves, their task ids and example
         indices. The consumer sets ``cursor.offset`` as it goes; this moves the cursor between blocks."""
         rank, world, size = self.shard[0], self.shard[1], self.block_size
         while not cursor.done:
             tids, idx, end_counts, ends = self._plan(cursor.block, cursor.counts)
             start = cursor.offset + (rank - (cursor.block * size + cursor.offset)) % world
-            yield range(start, len(tids), world), tids[start::world].tolist(), idx[start::world].tolist()
+            yield range(start, len(tids), world), tids[start::world], idx[start::world]
             if ends:
                 cursor.offset, cursor.done = len(tids), True
             else:
                 cursor.block, cursor.offset, cursor.counts = cursor.block + 1, 0, end_counts
-
-    def _formatters(self) -> list[Any]:
-        """Per task: ``(name, index, row) -> example``; a fast path, falling back to ``Task.format``
-        (which checks everything and raises ``DataError``) whenever the output is not plain strings."""
-        return [_self_supervised_formatter(t) if t.self_supervised else _supervised_formatter(t) for t in self._tasks]
 
     # ----------------------------------------------------------------- planning
     def _plan(self, block: int, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -202,28 +291,41 @@ class MixtureStream:
         key = (block, counts.tobytes())
         plan = self._plans.get(key)
         if plan is None:
-            if len(self._plans) >= 4:
-                self._plans.clear()
-            plan = self._plans[key] = self._plan_uncached(block, counts)
+            self._plans = self._plan_ahead(block, counts)
+            plan = self._plans[key]
         return plan
 
-    def _plan_uncached(self, block: int, start_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    def _plan_ahead(self, block: int, counts: np.ndarray) -> dict[tuple[int, bytes], tuple[Any, ...]]:
+        """Plans of ``_PLAN_AHEAD`` blocks from ``block`` on (fewer if the stream ends), keyed like ``_plan``'s
+        cache. One :func:`_permute` call serves them all, so cycle-walking's slow tail is paid once."""
+        num_tasks = len(self._names)
+        drawn = []
+        ahead, self._ahead = self._ahead, min(2 * self._ahead, _PLAN_AHEAD)  # 1, 2, 4: the first example is quick
+        for b in range(block, block + ahead):
+            tids, ends = self._draw(b, counts)
+            end_counts = counts + np.bincount(tids, minlength=num_tasks)
+            drawn.append((b, counts, tids, counts[tids] + _occurrence(tids, num_tasks), end_counts, ends))
+            if ends:
+                break
+            counts = end_counts
+        all_tids = np.concatenate([d[2] for d in drawn])
+        sizes = self._sizes[all_tids]
+        epoch, offset = np.divmod(np.concatenate([d[3] for d in drawn]), sizes)
+        idx = _permute(offset.astype(np.uint64), sizes.astype(np.uint64), self._half_bits[all_tids],
+                       self._keys[all_tids], epoch.astype(np.uint64)).astype(np.int64)
+        plans, at = {}, 0
+        for b, start_counts, tids, _, end_counts, ends in drawn:
+            plans[(b, start_counts.tobytes())] = (tids, idx[at:at + len(tids)], end_counts, ends)
+            at += len(tids)
+        return plans
+
+    def _draw(self, block: int, start_counts: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The task of every global position of ``block``, and whether the stream ends in it."""
         seq = np.random.SeedSequence(entropy=self.seed, spawn_key=(_SCHEDULE_KEY, block))
         u = np.random.Generator(np.random.PCG64(seq)).random(self.block_size)
-        num_tasks = len(self._names)
-        ends = False
         if self.exhaustion == "repeat":
-            tids = _inverse_cdf(self._cum, u)
-        else:
-            tids, ends = self._draw_until_exhausted(u, start_counts)
-        occurrence = _occurrence(tids, num_tasks)
-        served = start_counts[tids] + occurrence
-        sizes = self._sizes[tids]
-        epoch, offset = np.divmod(served, sizes)
-        idx = _permute(offset.astype(np.uint64), sizes.astype(np.uint64), self._half_bits[tids],
-                       self._keys[tids], epoch.astype(np.uint64))
-        end_counts = start_counts + np.bincount(tids, minlength=num_tasks)
-        return tids, idx.astype(np.int64), end_counts, ends
+            return _inverse_cdf(self._cum, u), False
+        return self._draw_until_exhausted(u, start_counts)
 
     def _draw_until_exhausted(self, u: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, bool]:
         """Policies ``first`` and ``all``: draw, stop at each exhaustion, renormalise over live tasks."""
@@ -263,12 +365,14 @@ class MixtureStream:
             warnings.warn(f"task {task.name!r}: data has {len(rows)} rows but declares {n}; "
                           f"only the first {n} are used", stacklevel=3)
         self._rows[tid] = rows
+        self._num_loaded += 1
         return rows
 
     # ----------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
         """Where the stream is: O(#tasks) plain data (JSON-compatible)."""
         c = self._cursor
+        c.sync()
         return {
             "version": STATE_VERSION,
             "mixture": self.mixture.name,
@@ -307,35 +411,6 @@ class MixtureStream:
                                bool(state.get("done", False)))
 
 
-def _supervised_formatter(task: Any) -> Any:
-    formatter = task.formatter
-
-    def fmt(name: str, index: int, row: Mapping[str, Any]) -> dict[str, Any]:
-        try:
-            out = formatter(row)
-        except Exception:  # any failure: Task.format re-runs it and raises the proper DataError
-            out = None
-        if type(out) is dict:
-            inputs, targets = out.get("inputs"), out.get("targets")
-            if type(inputs) is str and type(targets) is str:
-                return {"task": name, "index": index, "inputs": inputs, "targets": targets}
-        return {"task": name, "index": index, **task.format(row)}
-
-    return fmt
-
-
-def _self_supervised_formatter(task: Any) -> Any:
-    field = task.text_field
-
-    def fmt(name: str, index: int, row: Mapping[str, Any]) -> dict[str, Any]:
-        text = row.get(field) if type(row) is dict else None
-        if type(text) is str:
-            return {"task": name, "index": index, "text": text}
-        return {"task": name, "index": index, **task.format(row)}
-
-    return fmt
-
-
 def list_or(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
@@ -352,40 +427,12 @@ def _inverse_cdf(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def _occurrence(ids: np.ndarray, num_tasks: int) -> np.ndarray:
     """For each position, how many earlier positions hold the same id."""
-    order = np.argsort(ids, kind="stable")
-    ranked = ids[order]
-    first = np.searchsorted(ranked, ranked, side="left")
+    small = ids.astype(np.int16) if num_tasks <= np.iinfo(np.int16).max else ids
+    order = np.argsort(small, kind="stable")  # radix sort for 16-bit keys
+    counts = np.bincount(ids, minlength=num_tasks)
+    first = np.cumsum(counts) - counts  # where each id's run starts in sorted order
     out = np.empty_like(ids)
-    out[order] = np.arange(len(ids)) - first
-    return out
-
-
-def _mix64(z: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: a bijective 64-bit mixer (wrapping arithmetic)."""
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-def _feistel(x: np.ndarray, half_bits: np.ndarray, round_keys: list[np.ndarray]) -> np.ndarray:
-    mask = (np.uint64(1) << half_bits) - np.uint64(1)
-    left, right = x >> half_bits, x & mask
-    for key in round_keys:
-        left, right = right, left ^ (_mix64(right ^ key) & mask)
-    return (left << half_bits) | right
-
-
-def _permute(offset: np.ndarray, n: np.ndarray, half_bits: np.ndarray, keys: np.ndarray,
-             epoch: np.ndarray) -> np.ndarray:
-    """``permutation_{key, epoch}(offset)`` over ``[0, n)`` for every element (a keyed bijection)."""
-    with np.errstate(over="ignore"):
-        epoch_key = _mix64(keys ^ _mix64(epoch * _GOLDEN + np.uint64(1)))
-        round_keys = [epoch_key + np.uint64(r) * _GOLDEN for r in range(_FEISTEL_ROUNDS)]  # F mixes them
-        out = _feistel(offset, half_bits, round_keys)
-        outside = np.flatnonzero(out >= n)
-        while outside.size:  # cycle-walking: re-encrypt until inside [0, n); a few rounds on average
-            out[outside] = _feistel(out[outside], half_bits[outside], [k[outside] for k in round_keys])
-            outside = outside[out[outside] >= n[outside]]
+    out[order] = np.arange(len(ids)) - first[ids[order]]
     return out
 
 

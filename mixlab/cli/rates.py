@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from mixlab.cli import warn_load_errors
 from mixlab.registry import load_registry
 from mixlab.samplers.mixture import Mixture
 from mixlab.samplers.named import get_mixture
+from mixlab.samplers.plot import plot_rates
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_table(mix, args.total))
     if args.plot:
-        path = plot_rates(mix, args.plot)
+        path = plot_rates(mix.table(), args.plot, cap=mix.cap, title=f"mixture {mix.name}: {len(mix)} tasks")
         if not args.json:
             print(f"wrote {path}")
     return 0
@@ -59,38 +59,3 @@ def format_table(mix: Mixture, total: int | None = None) -> str:
     out += [f"{f:<{width}}  {counts[f]:>5}  {p:>8.4f}" for f, p in families.items()]
     out.append(f"{'total':<{width}}  {len(rows):>5}  {sum(families.values()):>8.4f}")
     return "\n".join(out)
-
-
-def plot_rates(mix: Mixture, path: str | Path) -> Path:
-    """ExT5 Figure 1 style: sorted task sizes (log scale), the cap line, and the resulting rates."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = sorted(mix.table(), key=lambda r: r["num_examples"], reverse=True)
-    x = range(len(rows))
-    sizes = [r["num_examples"] for r in rows]
-    capped = [r["num_capped"] for r in rows]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.09 * len(rows) + 3), 4.5))
-    ax.bar(x, sizes, color="#9ecae1", label="train examples")
-    caps = [c for c, s in zip(capped, sizes) if c < s]
-    if caps:
-        ax.axhline(max(caps), color="#d62728", linestyle="--", label=f"cap = {max(caps):,.0f}")
-    ax.set_yscale("log")
-    ax.set_ylabel("train examples (log)")
-    ax.set_xlabel("task (sorted by size)")
-    ax.set_xticks([])
-    twin = ax.twinx()
-    twin.plot(list(x), [r["rate"] for r in rows], color="#08519c", marker=".", label="rate")
-    twin.set_ylabel("sampling rate")
-    twin.set_ylim(bottom=0)
-    handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, loc="upper right")
-    ax.set_title(f"mixture {mix.name}: {len(rows)} tasks")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path

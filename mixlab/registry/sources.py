@@ -7,6 +7,7 @@ libraries (``datasets``, ``pyarrow``) are imported only inside ``load``.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import importlib
 import json
@@ -20,6 +21,56 @@ from mixlab._spec import Spec
 from mixlab.errors import DataError, TaskSpecError
 
 FILE_FORMATS = ("jsonl", "csv", "tsv", "parquet", "text")
+BAD_ROW_POLICIES = ("error", "skip")
+
+
+class BadRow:
+    """Placeholder for a file line that could not be read (invalid UTF-8 or JSON, not an object),
+    kept with ``on_bad_row="skip"`` so that row indices stay aligned; ``Task.format`` refuses it."""
+
+    __slots__ = ("line", "path", "reason")
+
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        self.path, self.line, self.reason = path, line, reason
+
+    def __repr__(self) -> str:
+        return f"BadRow({self.path}:{self.line}: {self.reason})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BadRow) and (self.path, self.line, self.reason) == (other.path, other.line,
+                                                                                      other.reason)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class FileRows(list):
+    """Rows read from files, remembering which file each row came from (for error messages)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.starts: list[int] = []
+        self.files: list[str] = []
+
+    def add_file(self, path: Path, rows: list[Any]) -> None:
+        self.starts.append(len(self))
+        self.files.append(str(path))
+        self.extend(rows)
+
+    def origin(self, index: int) -> str:
+        """``"<file>, record k"`` for row ``index`` (k counts that file's rows from 0)."""
+        k = bisect.bisect_right(self.starts, index) - 1
+        return f"{self.files[k]}, record {index - self.starts[k]}"
+
+
+def row_origin(rows: Any, index: int) -> str:
+    """`` (file <path>, record k)`` when ``rows`` came from files, else ``""``."""
+    origin = getattr(rows, "origin", None)
+    if origin is None:
+        return ""
+    try:
+        return f" (file {origin(index)})"
+    except Exception:  # an origin lookup must never hide the real error
+        return ""
 
 
 class _Source(Spec):
@@ -123,28 +174,41 @@ class FileSource(_Source):
         base = Path(self.root) if self.root else Path()
         return [p if p.is_absolute() else base / p for p in map(Path, self.files[split])]
 
-    def load(self, split: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
+    def load(self, split: str, *, on_bad_row: str = "error") -> FileRows:
+        """Rows of ``split``; ``on_bad_row="skip"`` keeps unreadable lines as :class:`BadRow` placeholders."""
+        rows = FileRows()
         for path in self.paths(split):
-            rows.extend(read_rows(path, self.format))
+            rows.add_file(path, read_rows(path, self.format, on_bad_row=on_bad_row))
         return rows
 
     def describe(self) -> str:
         return f"files:{self.format}:" + ",".join(f"{s}={len(p)}" for s, p in sorted(self.files.items()))
 
 
-def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
-    """Read one local file into row dicts; errors name the file and the line."""
+def read_rows(path: Path, fmt: str, *, on_bad_row: str = "error") -> list[Any]:
+    """Read one local file into row dicts; errors name the file and the line.
+
+    ``on_bad_row="skip"``: a jsonl/text line that is not valid UTF-8 (or, for jsonl, not a JSON
+    object) becomes a :class:`BadRow` placeholder instead of raising ``DataError``; CSV/TSV and
+    Parquet files are read whole and always raise.
+    """
+    if on_bad_row not in BAD_ROW_POLICIES:
+        raise DataError(f"on_bad_row must be one of {list(BAD_ROW_POLICIES)}, got {on_bad_row!r}")
     if not path.exists():
         raise DataError(f"data file {str(path)!r} does not exist")
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
         return pq.read_table(path).to_pylist()
+    raw = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not valid UTF-8 at byte {exc.start}") from exc
+        line = raw.count(b"\n", 0, exc.start) + 1
+        if on_bad_row == "error" or fmt in ("csv", "tsv"):
+            raise DataError(f"{path}: not valid UTF-8 at byte {exc.start} (line {line}); fix: re-encode the "
+                            "file as UTF-8, or set on_bad_row='skip' (jsonl/text files) to skip such lines") from exc
+        return _read_lines_skipping(path, raw.split(b"\n"), fmt)
     if fmt == "text":
         return [{"text": line} for line in text.splitlines() if line.strip()]
     if fmt in ("csv", "tsv"):
@@ -153,13 +217,37 @@ def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        rows.append(_json_row(path, number, line, on_bad_row))
+    return rows
+
+
+def _json_row(path: Path, number: int, line: str, on_bad_row: str) -> Any:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        reason = f"invalid JSON ({exc.msg})"
+    else:
+        if isinstance(row, dict):
+            return row
+        reason = f"expected a JSON object, got {type(row).__name__}"
+    if on_bad_row == "skip":
+        return BadRow(str(path), number, reason)
+    raise DataError(f"{path}:{number}: {reason}")
+
+
+def _read_lines_skipping(path: Path, lines: list[bytes], fmt: str) -> list[Any]:
+    """jsonl / text lines decoded one at a time; undecodable ones become ``BadRow``."""
+    rows: list[Any] = []
+    for number, data in enumerate(lines, start=1):
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise DataError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-        rows.append(row)
+            line = data.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError as exc:
+            if data.strip():
+                rows.append(BadRow(str(path), number, f"not valid UTF-8 at byte {exc.start} of the line"))
+            continue
+        if not line.strip():
+            continue
+        rows.append({"text": line} if fmt == "text" else _json_row(path, number, line, "skip"))
     return rows
 
 

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from mixlab._spec import Spec
 from mixlab.errors import DataError, TaskSpecError
-from mixlab.registry.sources import CallableSource, FileSource, HFSource
+from mixlab.registry.sources import BadRow, CallableSource, FileSource, HFSource, row_origin
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.+-]*(/[a-z0-9][a-z0-9_.+-]*)+$")
 Formatter = Callable[[Mapping[str, Any]], Mapping[str, str]]
@@ -96,27 +96,63 @@ class Task(Spec):
         """``name@version``: what a run records to say exactly what it trained on."""
         return f"{self.name}@{self.version}"
 
-    def load(self, split: str = "train", **kwargs: Any) -> Sequence[Mapping[str, Any]]:
-        """Random-access raw rows of ``split`` from the task's source."""
-        return self.source.load(split, **kwargs)
+    def load(self, split: str = "train", *, on_bad_row: str | None = None,
+             **kwargs: Any) -> Sequence[Mapping[str, Any]]:
+        """Random-access raw rows of ``split`` from the task's source; a ``DataError`` names the task.
+
+        ``on_bad_row="skip"`` makes a :class:`FileSource` keep unreadable lines as ``BadRow``
+        placeholders (so row indices stay aligned; :meth:`format` refuses them) instead of failing.
+        """
+        if on_bad_row is not None and isinstance(self.source, FileSource):
+            kwargs["on_bad_row"] = on_bad_row
+        try:
+            return self.source.load(split, **kwargs)
+        except DataError as exc:
+            raise DataError(f"task {self.name!r}, split {split!r}: {exc}") from exc
 
     def format(self, row: Mapping[str, Any]) -> dict[str, str]:
-        """Turn one raw row into ``{"inputs", "targets"}`` text; self-supervised rows give ``{"text"}``."""
+        """Turn one raw row into ``{"inputs", "targets"}`` text; self-supervised rows give ``{"text"}``.
+
+        A row that cannot give a correct example raises ``DataError``: a formatter that fails, a
+        value that is not ``str``, or empty (or whitespace-only) inputs, targets or text. Nothing is
+        converted with ``str()``, so a missing value never becomes the text ``"None"``.
+        """
+        return self._format(row)
+
+    def format_at(self, rows: Sequence[Mapping[str, Any]], index: int, split: str = "train") -> dict[str, str]:
+        """:meth:`format` of ``rows[index]``; a ``DataError`` also names the split, row index and file."""
+        try:
+            return self._format(rows[index])
+        except DataError as exc:
+            raise DataError(f"{exc}; at {split} row {index}{row_origin(rows, index)}") from exc
+
+    def _format(self, row: Any) -> dict[str, str]:
+        where = f"task {self.name!r}"
+        if isinstance(row, BadRow):
+            raise DataError(f"{where}: unreadable row ({row.reason})")
+        if not isinstance(row, Mapping):
+            raise DataError(f"{where}: row is a {type(row).__name__}, not a mapping of columns: {row!r:.120}")
         if self.self_supervised:
             text = row.get(self.text_field)
             if not isinstance(text, str):
-                raise DataError(f"task {self.name!r}: row has no text column {self.text_field!r} (keys {sorted(row)})")
+                got = "missing" if text is None else f"of type {type(text).__name__}"
+                raise DataError(f"{where}: row has no text column {self.text_field!r} ({got}; keys {sorted(row)})")
+            if not text.strip():
+                raise DataError(f"{where}: text column {self.text_field!r} is empty")
             return {"text": text}
         assert self.formatter is not None
         try:
             out = self.formatter(row)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            raise DataError(f"task {self.name!r}: formatter failed on row {_preview(row)}: {exc!r}") from exc
+        except Exception as exc:  # broad: any formatter failure on a row is a data problem of that row
+            raise DataError(f"{where}: formatter failed on row {_preview(row)}: {exc!r}") from exc
         if not isinstance(out, Mapping) or not {"inputs", "targets"} <= set(out):
-            raise DataError(f"task {self.name!r}: formatter must return {{'inputs', 'targets'}}, got {out!r:.200}")
+            raise DataError(f"{where}: formatter must return {{'inputs', 'targets'}}, got {out!r:.200}")
         for key in ("inputs", "targets"):
             if not isinstance(out[key], str):
-                raise DataError(f"task {self.name!r}: formatter gave {key} of type {type(out[key]).__name__}, not str")
+                raise DataError(f"{where}: formatter gave {key} of type {type(out[key]).__name__}, not str "
+                                f"(row {_preview(row)})")
+            if not out[key].strip():
+                raise DataError(f"{where}: formatter gave empty {key} (row {_preview(row)})")
         return {"inputs": out["inputs"], "targets": out["targets"]}
 
     def examples(self, split: str = "train", **kwargs: Any) -> Iterator[dict[str, str]]:

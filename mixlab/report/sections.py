@@ -6,14 +6,11 @@ input becomes a visible note, never an exception.
 
 from __future__ import annotations
 
-import base64
 import importlib
 import importlib.util
 import json
 import statistics
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from mixlab.report import curves as cv
@@ -85,10 +82,10 @@ def mixture_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
     dropped = cv.mixture_problems(run.manifest)
     if dropped:
         parts.append(note(f"{dropped} manifest task entries without a name or a numeric rate were skipped."))
-    cap = cv.find_cap(run.manifest.get("spec"))
+    cap = cv.number(run.manifest.get("cap")) or cv.find_cap(run.manifest.get("spec"))
     if not any(leaf.num_examples for leaf in leaves):
         parts.append(note("Task sizes not available (the manifest has no num_examples): the plot shows rates only."))
-    plot = figure(_mixture_plot(leaves, cap, mixture_name(run) or ""), "mixture rates",
+    plot = figure(_mixture_plot(leaves, cap, mixture_name(run) or "", _capped_sizes(run.manifest)), "mixture rates",
                   "Tasks sorted by training-set size (bars, log scale), the rate cap "
                   "(dashed) and the resulting mixing rates (dots, right axis)."
                   + ("" if cap else " No cap in the mixture spec."))
@@ -107,16 +104,28 @@ def mixture_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
     return "\n".join(parts)
 
 
-def _mixture_plot(leaves: Sequence[cv.Leaf], cap: float | None, name: str) -> str:
-    """A data URI of ``mixlab rates --plot``'s figure (``plot_rates``) for the manifest's leaves; our own
-    :func:`figures.mixture_figure` when sizes are missing or that function is unavailable."""
+def _mixture_plot(leaves: Sequence[cv.Leaf], cap: float | None, name: str,
+                  capped: Mapping[str, float] | None = None) -> str:
+    """A data URI of ``mixlab rates --plot``'s figure (``mixlab.samplers.plot.plot_rates``: table rows, cap,
+    title) for the manifest's leaves; our own :func:`figures.mixture_figure` when sizes are missing or that
+    function is unavailable."""
     plot_rates = _find_plot_rates()
     if plot_rates is None or not all(leaf.num_examples for leaf in leaves):
         return figures.to_data_uri(figures.mixture_figure(leaves, cap))
-    with tempfile.TemporaryDirectory(prefix="mixlab-report-") as folder:
-        path = plot_rates(ManifestRates(leaves, cap, name), Path(folder) / "rates.png")
-        data = Path(path).read_bytes()
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    rows = ManifestRates(leaves, cap, name, capped).table()
+    return figures.to_data_uri(plot_rates(rows, cap=cap, title=f"mixture {name}: {len(rows)} tasks"))
+
+
+def _capped_sizes(manifest: Mapping[str, Any] | None) -> dict[str, float]:
+    """Task -> ``num_capped`` as the manifest records it (manifests from mixlab 0.x before it may lack it)."""
+    entries = (manifest or {}).get("tasks")
+    found = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
+            size = cv.number(entry.get("num_capped"))
+            if size is not None:
+                found[entry["name"]] = size
+    return found
 
 
 def _find_plot_rates() -> Any:
@@ -133,13 +142,17 @@ def _find_plot_rates() -> Any:
 class ManifestRates:
     """The part of :class:`mixlab.Mixture` that ``plot_rates`` reads (``name``, ``table()``), from a manifest.
 
-    A leaf's capped size is ``min(num_examples, cap)`` (the manifest does not record it).
+    A leaf's capped size is the manifest's ``num_capped`` (``capped``), else ``min(num_examples, cap)``.
     """
 
-    def __init__(self, leaves: Sequence[cv.Leaf], cap: float | None, name: str = "") -> None:
+    def __init__(self, leaves: Sequence[cv.Leaf], cap: float | None, name: str = "",
+                 capped: Mapping[str, float] | None = None) -> None:
         self.name = name
+        self.cap = cap
+        capped = capped or {}
         self._rows = [{"task": leaf.task, "family": leaf.family, "num_examples": leaf.num_examples,
-                       "num_capped": float(min(leaf.num_examples or 0, cap) if cap else leaf.num_examples or 0),
+                       "num_capped": capped.get(leaf.task, float(min(leaf.num_examples or 0, cap) if cap
+                                                                 else leaf.num_examples or 0)),
                        "rate": leaf.rate, "expected_examples": None, "epochs": None} for leaf in leaves]
 
     def table(self, total_examples: int | None = None) -> list[dict[str, Any]]:

@@ -53,6 +53,8 @@ class Mixture:
         description: Mapping[str, Any] | None = None,
         provenance: Mapping[str, PluginInfo] | None = None,
         plugin: PluginInfo | None = None,
+        caps: Mapping[str, float | None] | None = None,
+        strategies: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise MixtureSpecError(f"a mixture needs a non-empty name, got {name!r}")
@@ -66,6 +68,9 @@ class Mixture:
         self._description = dict(description or {"name": name})
         self._provenance = {t: p for t, p in (provenance or {}).items() if t in self._rates}
         self.plugin = plugin
+        caps = caps or {}
+        self._caps = {t: None if caps.get(t) is None else float(caps[t]) for t in self._rates}
+        self._strategies = {k: dict(v) for k, v in (strategies or {}).items()}
 
     # ----------------------------------------------------------------- constructors
     @classmethod
@@ -84,7 +89,8 @@ class Mixture:
                           stacklevel=2)
         description = {"name": name, "tasks": [t.name for t in chosen], "strategy": strategy.to_dict()}
         return cls(name=name, rates=rates, tasks={t.name: t for t in chosen},
-                   capped={t.name: strategy.capped_size(t) for t in chosen}, description=description)
+                   capped={t.name: strategy.capped_size(t) for t in chosen}, description=description,
+                   caps={t.name: strategy.cap for t in chosen}, strategies={name: strategy.to_dict()})
 
     @classmethod
     def of(cls, components: Iterable[tuple[Component, float]], *, name: str) -> Mixture:
@@ -96,6 +102,8 @@ class Mixture:
         rates: dict[str, float] = {}
         tasks: dict[str, Task] = {}
         capped: dict[str, float] = {}
+        caps: dict[str, float | None] = {}
+        strategies: dict[str, dict[str, Any]] = {}
         provenance: dict[str, PluginInfo] = {}
         parts: list[dict[str, Any]] = []
         dropped: list[str] = []
@@ -115,12 +123,15 @@ class Mixture:
                 leaves = {component.name: 1.0}
                 _merge_task(tasks, component, where)
                 capped.setdefault(component.name, float(component.num_train))
+                caps.setdefault(component.name, None)
                 parts.append({"task": component.name, "weight": weight})
             else:
                 leaves = component.rates
                 for leaf in leaves:
                     _merge_task(tasks, component.tasks[leaf], where)
                     capped.setdefault(leaf, component._capped[leaf])
+                    caps.setdefault(leaf, component._caps[leaf])
+                strategies.update(component._strategies)
                 provenance.update(component._provenance)
                 parts.append({"mixture": component.description, "weight": weight})
             for leaf, probability in leaves.items():
@@ -130,7 +141,7 @@ class Mixture:
         if not rates:
             raise MixtureSpecError(f"{where}: every component has weight 0 or no train examples ({dropped}); "
                                    f"give at least one a positive weight")
-        return cls(name=name, rates=rates, tasks=tasks, capped=capped,
+        return cls(name=name, rates=rates, tasks=tasks, capped=capped, caps=caps, strategies=strategies,
                    description={"name": name, "components": parts}, provenance=provenance)
 
     @classmethod
@@ -179,7 +190,8 @@ class Mixture:
     def _with(self, **changes: Any) -> Mixture:
         """A copy with some of the constructor's arguments replaced."""
         args = dict(name=self.name, rates=self._rates, tasks=self._tasks, capped=self._capped,
-                    description=self._description, provenance=self._provenance, plugin=self.plugin)
+                    description=self._description, provenance=self._provenance, plugin=self.plugin,
+                    caps=self._caps, strategies=self._strategies)
         args.update(changes)
         return Mixture(**args)
 
@@ -216,6 +228,17 @@ class Mixture:
         """How the mixture was built, in spec form (JSON-compatible)."""
         return json.loads(json.dumps(self._description, default=str))
 
+    @property
+    def cap(self) -> float | None:
+        """The cap of the strategy that sized the leaves, if they share one (else ``None``, also when uncapped)."""
+        found = {c for c in self._caps.values() if c is not None}
+        return found.pop() if len(found) == 1 else None
+
+    @property
+    def strategies(self) -> dict[str, dict[str, Any]]:
+        """Mixture name -> strategy (spec form) of every strategy-built (sub-)mixture in this one."""
+        return {k: dict(v) for k, v in self._strategies.items()}
+
     def __len__(self) -> int:
         return len(self._rates)
 
@@ -243,7 +266,15 @@ class Mixture:
         return rows
 
     def manifest(self) -> dict[str, Any]:
-        """Everything a run records about its mixture: leaves with rates, fingerprints, provenance, spec."""
+        """Everything a run records about its mixture (JSON-compatible), enough to redraw its rates plot.
+
+        Top level: ``format``, ``name``, ``mixlab_version``, ``plugin`` (the named mixture's
+        provenance), ``cap`` (shared cap, or ``None``), ``strategy`` (this mixture's own, or
+        ``None`` when it is composed), ``strategies`` (every strategy-built part, by name),
+        ``families``, ``spec``. Per leaf in ``tasks``: ``name``, ``rate`` (probability),
+        ``family``, ``collection``, ``num_examples`` (declared train size), ``num_capped`` (the
+        size the strategy counted), ``cap``, ``version``, ``fingerprint``, ``plugin``.
+        """
         import mixlab
 
         def plugin(info: PluginInfo | None) -> dict[str, str] | None:
@@ -257,11 +288,15 @@ class Mixture:
             "name": self.name,
             "mixlab_version": mixlab.__version__,
             "plugin": plugin(self.plugin),
+            "cap": self.cap,
+            "strategy": self._strategies.get(self.name) if "strategy" in self._description else None,
+            "strategies": self.strategies,
             "tasks": [
-                {"name": leaf, "rate": probability, "family": self._tasks[leaf].family,
-                 "num_examples": self._tasks[leaf].num_train, "version": self._tasks[leaf].version,
-                 "fingerprint": self._tasks[leaf].fingerprint, "plugin": plugin(self._provenance.get(leaf))}
-                for leaf, probability in self._rates.items()
+                {"name": leaf, "rate": probability, "family": task.family, "collection": task.collection,
+                 "num_examples": task.num_train, "num_capped": self._capped[leaf], "cap": self._caps[leaf],
+                 "version": task.version, "fingerprint": task.fingerprint,
+                 "plugin": plugin(self._provenance.get(leaf))}
+                for leaf, probability in self._rates.items() for task in (self._tasks[leaf],)
             ],
             "families": self.families,
             "spec": self.description,

@@ -44,16 +44,17 @@ def list_mixtures() -> list[str]:
     return sorted({info.name for info in mixture_entry_points()})
 
 
-def is_known_mixture(ref: str) -> bool:
-    """Whether ``ref`` is an installed mixture name or looks like a spec file path."""
-    return _is_path(ref) or ref in list_mixtures()
+def is_known_mixture(ref: str, base: Path | None = None) -> bool:
+    """Whether ``ref`` is an installed mixture name or looks like a spec file path (relative to ``base``)."""
+    return spec_path(ref, base) is not None or ref in list_mixtures()
 
 
 def get_mixture(name_or_path: str | Path, registry: Registry | None = None) -> Mixture:
     """The mixture named ``name_or_path`` (an installed plugin) or read from a spec file.
 
     A path is anything that exists on disk or ends in .yaml/.yml/.toml/.json. Tasks are
-    looked up in ``registry`` (default: all installed task plugins).
+    looked up in ``registry`` (default: all installed task plugins). A spec file's own
+    references to other spec files are relative to the folder of the file naming them.
     """
     return resolve(str(name_or_path), resolve_registry(registry), ())
 
@@ -66,18 +67,40 @@ def resolve_registry(registry: Registry | None) -> Registry:
     return load_registry()
 
 
-def resolve(ref: str, registry: Registry, stack: tuple[str, ...]) -> Mixture:
-    """Build the mixture ``ref`` (name or path), refusing reference cycles."""
-    key = str(Path(ref).resolve()) if _is_path(ref) else ref
+def resolve(ref: str, registry: Registry, stack: tuple[str, ...], base: Path | None = None,
+            referrer: str | None = None) -> Mixture:
+    """Build the mixture ``ref`` (name or path), refusing reference cycles.
+
+    ``base`` is the folder a relative path is read from (the folder of the spec file naming
+    ``ref``; ``None``: the current directory); ``referrer`` names that file in errors.
+    """
+    path = spec_path(ref, base)
+    key = str(path.resolve()) if path is not None else ref
     if key in stack:
         chain = " -> ".join([*stack, key])
         raise MixtureSpecError(f"mixture reference cycle: {chain}; remove one of these references")
-    if _is_path(ref):
-        spec, info = MixtureSpec.from_file(ref), None
-    else:
-        spec, info = load_named_spec(ref)
-    mix = spec._build(registry, (*stack, key))
-    return mix._with(plugin=info) if info is not None else mix
+    if path is None:
+        try:
+            spec, info = load_named_spec(ref)
+        except TaskNotFoundError as exc:
+            if referrer is None:
+                raise
+            raise TaskNotFoundError(f"{referrer} references {exc}") from None
+        return spec._build(registry, (*stack, key), referrer=f"mixture plugin {ref!r}")._with(plugin=info)
+    if referrer is not None and not path.is_file():
+        where = f"relative to {base}, the folder of {referrer}" if base is not None and not Path(ref).is_absolute() \
+            else "an absolute path" if Path(ref).is_absolute() else "relative to the current directory"
+        raise MixtureSpecError(f"{referrer} references mixture spec file {ref!r}, but {path} does not exist "
+                               f"({where}); fix the path in {referrer}")
+    return MixtureSpec.from_file(path)._build(registry, (*stack, key), base=path.parent, referrer=str(path))
+
+
+def spec_path(ref: str, base: Path | None = None) -> Path | None:
+    """Where the spec file ``ref`` is (relative paths joined to ``base``), or ``None`` if ``ref`` is a name."""
+    path = Path(ref).expanduser()
+    if base is not None and not path.is_absolute():
+        path = base / path
+    return path if ref.lower().endswith(SPEC_SUFFIXES) or path.is_file() else None
 
 
 def load_named_spec(name: str) -> tuple[MixtureSpec, PluginInfo]:
@@ -121,9 +144,5 @@ def load_named_spec(name: str) -> tuple[MixtureSpec, PluginInfo]:
     return spec, info
 
 
-def _is_path(ref: str) -> bool:
-    return ref.lower().endswith(SPEC_SUFFIXES) or Path(ref).is_file()
-
-
 __all__ = ["get_mixture", "is_known_mixture", "list_mixtures", "load_named_spec", "mixture_entry_points",
-           "mixture_plugin", "resolve"]
+           "mixture_plugin", "resolve", "spec_path"]

@@ -168,8 +168,13 @@ class MixtureSpec(Spec):
 
         return self._build(resolve_registry(registry), ())
 
-    def _build(self, registry: Registry, stack: tuple[str, ...]) -> Mixture:
+    def _build(self, registry: Registry, stack: tuple[str, ...], base: Path | None = None,
+               referrer: str | None = None) -> Mixture:
+        """Build in ``registry``; ``stack`` holds the references being built (cycle check), ``base`` the
+        folder relative spec paths are read from, ``referrer`` what errors call this spec (its file)."""
         from mixlab.samplers.mixture import Mixture
+
+        where = (base, referrer or f"mixture {self.name!r}")
 
         if self.tasks is not None:
             assert self.strategy is not None
@@ -180,12 +185,13 @@ class MixtureSpec(Spec):
                 if component.task is not None:
                     parts.append((registry.get(component.task), component.weight))
                 else:
-                    parts.append((_sub_mixture(component.mixture, registry, stack), component.weight))
+                    parts.append((_sub_mixture(component.mixture, registry, stack, *where), component.weight))
             mix = Mixture.of(parts, name=self.name)
         else:
             assert self.rmix is not None
             r = self.rmix
-            mix = Mixture.rmix(_side(r.self_supervised, registry, stack), _side(r.supervised, registry, stack),
+            mix = Mixture.rmix(_side(r.self_supervised, registry, stack, *where),
+                               _side(r.supervised, registry, stack, *where),
                                r.R, unit=r.unit, tokens_per_example=r.tokens_per_example, name=self.name)
         return mix._with(description=self.to_dict()).with_provenance(registry)
 
@@ -209,24 +215,26 @@ class MixtureSpec(Spec):
         return chosen
 
 
-def _sub_mixture(ref: str | MixtureSpec | None, registry: Registry, stack: tuple[str, ...]) -> Mixture:
+def _sub_mixture(ref: str | MixtureSpec | None, registry: Registry, stack: tuple[str, ...], base: Path | None,
+                 referrer: str) -> Mixture:
     from mixlab.samplers.named import resolve
 
-    if isinstance(ref, MixtureSpec):
-        return ref._build(registry, stack)
+    if isinstance(ref, MixtureSpec):  # inline: its own references are relative to the same folder
+        return ref._build(registry, stack, base, referrer)
     assert ref is not None
-    return resolve(ref, registry, stack)
+    return resolve(ref, registry, stack, base, referrer)
 
 
-def _side(ref: str | MixtureSpec, registry: Registry, stack: tuple[str, ...]) -> Any:
+def _side(ref: str | MixtureSpec, registry: Registry, stack: tuple[str, ...], base: Path | None,
+          referrer: str) -> Any:
     """A task if ``ref`` names a registered task, else a mixture (named, path or inline)."""
     if isinstance(ref, str) and ref in registry:
         return registry.get(ref)
     from mixlab.samplers.named import is_known_mixture
 
-    if isinstance(ref, str) and not is_known_mixture(ref):
+    if isinstance(ref, str) and not is_known_mixture(ref, base):
         registry.get(ref)  # neither a task nor a mixture: raise the task error with close matches
-    return _sub_mixture(ref, registry, stack)
+    return _sub_mixture(ref, registry, stack, base, referrer)
 
 
 def read_spec_file(path: Path) -> dict[str, Any]:

@@ -6,6 +6,12 @@ load, a checkpoint whose manifest is missing or whose files do not match it is s
 warning and the previous good one is used. Only the newest ``keep`` checkpoints are kept.
 
 Files: ``model.pt``, ``optimizer.pt`` and ``trainer.pt`` (step, per-rank data and RNG states).
+
+A process killed at any moment leaves only complete checkpoints under ``step_*`` names: a replaced
+or pruned folder is first renamed out of the way (``.trash-*``), and leftovers (``.step_*.tmp-*``,
+``.trash-*``) are removed by the next save. Test hook: the environment variable
+``MIXLAB_TEST_CHECKPOINT_FILE_DELAY`` (seconds) makes :meth:`CheckpointManager.save` sleep after
+each file it writes, so a test can kill a run reliably while a checkpoint is half-written.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import logging
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +33,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 _STEP_DIR = re.compile(r"^step_(\d{7,})$")
+DELAY_ENV = "MIXLAB_TEST_CHECKPOINT_FILE_DELAY"  # test-only: sleep after each file written
 
 
 def step_dir_name(step: int) -> str:
@@ -71,30 +79,41 @@ class CheckpointManager:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         files = {}
+        delay = float(os.environ.get(DELAY_ENV) or 0)
         for stem, obj in parts.items():
             path = staging / f"{stem}.pt"
             self._save(obj, str(path))
             with open(path, "rb+") as handle:
                 os.fsync(handle.fileno())
             files[path.name] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+            if delay:
+                time.sleep(delay)
         manifest = {"format": FORMAT_VERSION, "step": step, "files": files}
         with open(staging / MANIFEST, "w", encoding="utf-8") as handle:
             json.dump(manifest, handle, indent=1)
             handle.flush()
             os.fsync(handle.fileno())
         _fsync_dir(staging)
-        if final.exists():  # re-saving a step (e.g. after a resume): replace the old folder
-            shutil.rmtree(final)
+        if final.exists():  # re-saving a step (e.g. after a resume): move the old folder away atomically
+            self._discard(final)
         os.replace(staging, final)
         _fsync_dir(self.root)
         self._prune()
         return final
 
+    def _discard(self, folder: Path) -> None:
+        """Rename ``folder`` out of the ``step_*`` namespace (atomic), then delete it: a kill half-way
+        through the deletion leaves a ``.trash-*`` folder, never a half-deleted checkpoint."""
+        trash = self.root / f".trash-{folder.name}-{os.getpid()}"
+        shutil.rmtree(trash, ignore_errors=True)
+        os.replace(folder, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
     def _prune(self) -> None:
         for step in self.steps()[: -self.keep]:
-            shutil.rmtree(self.root / step_dir_name(step), ignore_errors=True)
-        for staging in self.root.glob(".step_*.tmp-*"):  # left by a save that was killed
-            shutil.rmtree(staging, ignore_errors=True)
+            self._discard(self.root / step_dir_name(step))
+        for left in [*self.root.glob(".step_*.tmp-*"), *self.root.glob(".trash-*")]:  # left by a killed save
+            shutil.rmtree(left, ignore_errors=True)
 
     def verify(self, folder: Path) -> str | None:
         """None when ``folder`` is complete and matches its manifest, else why not."""
@@ -102,14 +121,23 @@ class CheckpointManager:
             manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             return f"no readable {MANIFEST} ({exc.__class__.__name__})"
-        if manifest.get("format") != FORMAT_VERSION:
-            return f"format {manifest.get('format')!r}, expected {FORMAT_VERSION}"
-        for name, meta in manifest["files"].items():
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
+            got = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+            return f"{MANIFEST} has format {got!r}, expected {FORMAT_VERSION} (corrupted or another mixlab)"
+        files = manifest.get("files")
+        if (not isinstance(files, dict) or not files
+                or not all(isinstance(m, dict) and {"bytes", "sha256"} <= set(m) for m in files.values())):
+            return f"{MANIFEST} lists no files with sizes and checksums (corrupted)"
+        for name, meta in files.items():
             path = folder / name
             if not path.is_file():
                 return f"{name} is missing"
-            if path.stat().st_size != meta["bytes"] or _sha256(path) != meta["sha256"]:
-                return f"{name} does not match its checksum (truncated or corrupted)"
+            size = path.stat().st_size
+            if size != meta["bytes"]:
+                return (f"{name} does not match its checksum: it has {size} bytes, the manifest says "
+                        f"{meta['bytes']} (truncated or partly written)")
+            if _sha256(path) != meta["sha256"]:
+                return f"{name} does not match its checksum: SHA-256 differs (corrupted: bytes changed on disk)"
         return None
 
     def latest(self) -> Path | None:
@@ -121,6 +149,16 @@ class CheckpointManager:
                 return folder
             log.warning("skipping checkpoint %s: %s; falling back to an earlier one", folder, problem)
         return None
+
+    def problems(self) -> dict[Path, str]:
+        """Every ``step_*`` folder that does not verify, with why (empty when all are good)."""
+        found = {}
+        for step in self.steps():
+            folder = self.root / step_dir_name(step)
+            problem = self.verify(folder)
+            if problem is not None:
+                found[folder] = problem
+        return found
 
     def load(self, folder: Path, stems: tuple[str, ...]) -> dict[str, Any]:
         return {stem: self._load(str(folder / f"{stem}.pt")) for stem in stems}

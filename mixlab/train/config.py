@@ -113,6 +113,10 @@ class PretrainConfig(Spec):
     eval_split: str = "validation"
     out_dir: str = "runs/ext5"
     init_from: str | None = Field(default=None, description="checkpoint dir whose model weights start the run")
+    on_bad_row: Literal["error", "skip"] = Field(
+        default="error", description="a data row that cannot be formatted: raise DataError, or skip and count it")
+    log_batch_digest: bool = Field(default=False, description="log a short hash of each step's input_ids/labels "
+                                                              "(metrics.jsonl 'batch_digests'; checks exact resume)")
     backend: BackendSpec = Field(default_factory=BackendSpec)
 
     @field_validator("model", mode="before")

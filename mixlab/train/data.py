@@ -115,10 +115,26 @@ class MixtureBatches:
     kind = "mixture"
 
     def __init__(self, mixture: Any, tokenizer: Any, batch_config: Any, *, seed: int,
-                 shard: tuple[int, int] = (0, 1), exhaustion: str = "repeat", data: Any = None) -> None:
+                 shard: tuple[int, int] = (0, 1), exhaustion: str = "repeat", data: Any = None,
+                 on_bad_row: str = "error") -> None:
         self.mixture, self.tokenizer, self.batch_config = mixture, tokenizer, batch_config
         self.seed, self.shard, self.exhaustion, self.data = seed, shard, exhaustion, data
+        self.on_bad_row = on_bad_row
         self.task_names = list(mixture.rates)
+        self._live: tuple[Any, Any] | None = None  # (stream, batch iterator) of the current iteration
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters of the current iteration: the batch iterator's (``num_truncated``, ``num_skipped``,
+        ``num_empty``, ...) plus ``num_bad_rows`` (rows skipped with ``on_bad_row="skip"``)."""
+        if self._live is None:
+            return {}
+        stream, batches = self._live
+        out = {k: int(v) for k, v in getattr(batches, "stats", {}).items()}
+        skipped = getattr(stream, "skipped_rows", None)
+        if skipped is not None:
+            out["num_bad_rows"] = int(sum(skipped.values()))
+        return out
 
     def _batches(self, stream: Any) -> Any:
         from mixlab.text import batches
@@ -126,7 +142,9 @@ class MixtureBatches:
         return batches(stream, self.tokenizer, self.batch_config, seed=self.seed, task_names=self.task_names)
 
     def iterate(self, state: dict[str, Any] | None = None) -> Iterator[tuple[Batch, dict[str, Any]]]:
-        stream = self.mixture.stream(self.seed, shard=self.shard, exhaustion=self.exhaustion, data=self.data)
+        options = {"on_bad_row": self.on_bad_row} if self.on_bad_row != "error" else {}
+        stream = self.mixture.stream(self.seed, shard=self.shard, exhaustion=self.exhaustion, data=self.data,
+                                     **options)
         skip = 0
         if state:
             _check_state(state, self.kind, self.shard)
@@ -135,11 +153,13 @@ class MixtureBatches:
                 skip = int(state["skip"])
         anchor = stream.state_dict()
         batches = self._batches(stream)
+        self._live = (stream, batches)
         resumable = hasattr(batches, "state_dict") and hasattr(batches, "load_state_dict")
         if state and "iterator" in state:
             if not resumable:
                 raise ResumeError("data state holds a batch-iterator state but mixlab.text.batches returned an "
                                   "iterator without load_state_dict; resume with the mixlab version that saved it")
+            _check_batch_settings(state["iterator"], batches)
             batches.load_state_dict(state["iterator"])
         head = {"version": STATE_VERSION, "kind": self.kind, "shard": list(self.shard)}
         iterator = iter(batches)
@@ -151,6 +171,20 @@ class MixtureBatches:
             skip += 1
             tail = {"iterator": batches.state_dict()} if resumable else {"stream": anchor, "skip": skip}
             yield batch, {**head, **tail}
+
+
+def _check_batch_settings(saved: dict[str, Any], batches: Any) -> None:
+    """Refuse a batch-iterator state saved with other batch settings, naming each changed one."""
+    config = getattr(batches, "config", None)
+    if config is None or not isinstance(saved.get("config"), dict):
+        return
+    now = config.model_dump()
+    changed = [f"{key} {saved['config'].get(key)!r} -> {value!r}" for key, value in now.items()
+               if saved["config"].get(key) != value]
+    if changed:
+        raise ResumeError(f"cannot resume: the checkpoint's batches were made with other settings ({', '.join(changed)}"
+                          "); fix: resume with the saved run's settings (see <run>/config.yaml) or start a new run "
+                          "(init_from: keeps the weights)")
 
 
 class Prefetcher:

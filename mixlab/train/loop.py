@@ -10,6 +10,7 @@ checkpoint with the same batches (bit-identical losses on the torch CPU backend)
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 
 from mixlab.backends import Backend, get_backend
-from mixlab.errors import ConfigError, ResumeError
+from mixlab.errors import CheckpointError, ConfigError, ResumeError
 from mixlab.train.adafactor import Adafactor
 from mixlab.train.checkpoint import CheckpointManager, resolve_checkpoint
 from mixlab.train.config import PretrainConfig
@@ -121,7 +122,12 @@ class Trainer:
             return
         folder = self.checkpoints.latest()
         if folder is None:
-            log.warning("resume asked but %s holds no good checkpoint; starting from step 0", self.checkpoints.root)
+            if existing:
+                problems = "; ".join(f"{f.name}: {why}" for f, why in self.checkpoints.problems().items())
+                raise CheckpointError(f"cannot resume: no checkpoint under {self.checkpoints.root} verifies "
+                                      f"({problems}); fix: restore a good copy, or start a new run with another "
+                                      "out_dir (or init_from a good checkpoint)")
+            log.warning("resume asked but %s holds no checkpoint; starting from step 0", self.checkpoints.root)
             return
         parts = self.checkpoints.load(folder, ("model", "optimizer", "trainer"))
         trainer = parts["trainer"]
@@ -177,6 +183,8 @@ class Trainer:
             while self.step < config.steps:
                 waited = time.perf_counter()
                 host_batch, self.data_state = next(batches)
+                if config.log_batch_digest:
+                    window.digests.append(batch_digest(host_batch))
                 window.tokens += int(np.count_nonzero(host_batch["input_ids"])
                                      + np.count_nonzero(host_batch["labels"] >= 0))
                 batch = backend.to_device(host_batch)
@@ -221,6 +229,11 @@ class Trainer:
             "steps_per_s": window.num_steps / seconds if seconds > 0 else 0.0,
             "data_share": window.data_seconds / seconds if seconds > 0 else 0.0,
         }
+        data_stats = getattr(self.source, "stats", None)
+        if data_stats:  # this process's counts of skipped / truncated / empty data (see docs/troubleshooting.md)
+            record["data"] = dict(data_stats)
+        if self.config.log_batch_digest:
+            record["batch_digests"] = list(window.digests)
         self.metrics.write(record)
         window.reset()
         return record
@@ -281,6 +294,7 @@ class _Window:
         self.sums = zeros(self.num_tasks, device=self.device)
         self.counts = zeros(self.num_tasks, device=self.device)
         self.num_steps, self.tokens, self.data_seconds = 0, 0, 0.0
+        self.digests: list[str] = []
         self.started = time.perf_counter()
 
     def add(self, outputs: tuple[torch.Tensor, ...]) -> None:
@@ -294,6 +308,16 @@ class _Window:
     def vector(self) -> torch.Tensor:
         tokens = torch.tensor([float(self.tokens)], device=self.device)
         return torch.cat([self.loss.reshape(1), self.correct.reshape(1), tokens, self.sums, self.counts])
+
+
+def batch_digest(batch: dict[str, Any]) -> str:
+    """A short hash of a host batch's ``input_ids`` and ``labels`` (numpy, before the device: no sync)."""
+    digest = hashlib.blake2b(digest_size=8)
+    for key in ("input_ids", "labels"):
+        array = np.ascontiguousarray(batch[key])
+        digest.update(f"{key}{array.dtype.str}{array.shape}".encode())
+        digest.update(array.data)
+    return digest.hexdigest()
 
 
 def _check_output_sizes(task_names: list[str], sizes: dict[str, int]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ class MetricsLog:
             return
         kept = [line for line in self.path.read_text(encoding="utf-8").splitlines()
                 if (record := _parse(line)) is not None and record.get("step", 0) <= step]
-        self.path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        staging = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        staging.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        os.replace(staging, self.path)  # atomic: a kill here leaves the old file or the new one, never half
 
     def write(self, record: dict[str, Any]) -> None:
         if not self.enabled:

@@ -49,7 +49,8 @@ def build_data(config: Any, backend: Any, vocab_size: int, *, tokenizer: Any = N
     batch_config = BatchConfig(batch_size=size, input_length=config.input_length,
                                target_length=config.target_length, pack=config.pack)
     if split is None:
-        return MixtureBatches(mixture, tokenizer, batch_config, seed=seed, shard=backend.shard)
+        return MixtureBatches(mixture, tokenizer, batch_config, seed=seed, shard=backend.shard,
+                              on_bad_row=config.on_bad_row)
     return _eval_batches(mixture, tokenizer, batch_config, seed, backend.shard, split)
 
 

@@ -105,7 +105,10 @@ def test_manifest(tmp_path):
     mix = Mixture.from_strategy([A, B, C], S.Proportional(cap=500), name="m").with_provenance(registry)
     manifest = mix.manifest()
     assert manifest["name"] == "m" and manifest["format"] == "mixlab.mixture/1"
-    assert manifest["tasks"][0] == {"name": "t/a", "rate": 0.1, "family": "X", "num_examples": 100,
+    assert manifest["cap"] == 500.0 and manifest["strategies"] == {"m": manifest["strategy"]}
+    assert manifest["strategy"] == {"kind": "proportional", "cap": 500, "scale": 1.0, "temperature": 1.0}
+    assert manifest["tasks"][0] == {"name": "t/a", "rate": 0.1, "family": "X", "collection": "test",
+                                    "num_examples": 100, "num_capped": 100.0, "cap": 500.0,
                                     "version": "1.0.0", "fingerprint": "t/a@1.0.0",
                                     "plugin": {"distribution": "mixlab-test-tasks", "version": "0",
                                                "entry_point": "mixlab-test-tasks", "value": "<in memory>"}}
@@ -113,3 +116,18 @@ def test_manifest(tmp_path):
                                 "strategy": {"kind": "proportional", "cap": 500, "scale": 1.0, "temperature": 1.0}}
     path = mix.write_manifest(tmp_path / "run" / "mixture.json")
     assert json.loads(path.read_text()) == json.loads(json.dumps(manifest))
+
+
+def test_nested_manifest_records_caps_and_strategies():
+    inner = Mixture.from_strategy([A, B, C], S.Proportional(cap=500), name="inner")
+    uniform = Mixture.from_strategy([make_task("t/u", 50, "U")], S.Uniform(), name="flat")
+    mix = Mixture.rmix(SS, Mixture.of([(inner, 1.0), (uniform, 1.0)], name="sup"), 2.0, name="outer")
+    manifest = json.loads(json.dumps(mix.manifest()))
+    assert manifest["cap"] == 500.0 and mix.cap == 500.0 and manifest["strategy"] is None
+    assert manifest["strategies"] == {"inner": {"kind": "proportional", "cap": 500, "scale": 1.0, "temperature": 1.0},
+                                      "flat": {"kind": "uniform"}}
+    by_name = {e["name"]: e for e in manifest["tasks"]}
+    assert {n: (e["num_examples"], e["num_capped"], e["cap"]) for n, e in by_name.items()} == {
+        "t/a": (100, 100.0, 500.0), "t/b": (400, 400.0, 500.0), "t/c": (1000, 500.0, 500.0),
+        "t/u": (50, 50.0, None), SS.name: (SS.num_train, float(SS.num_train), None)}
+    assert Mixture.of([(A, 1.0)], name="plain").cap is None

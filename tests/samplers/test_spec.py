@@ -190,3 +190,32 @@ def test_public_names():
     assert mixlab.strategies.Proportional(cap=1).cap == 1
     assert plugin_returning({})().__class__ is dict
     assert plugin_returning({}).__mixlab_plugin_api__ == 1
+
+
+def test_nested_spec_paths_are_relative_to_the_file_naming_them(tmp_path, monkeypatch, registry, named):
+    register, _ = named
+    register("nli", plugin_returning({"tasks": {"family": "NLI"}, "strategy": {"kind": "uniform"}}))
+    (tmp_path / "dir" / "sub").mkdir(parents=True)
+    (tmp_path / "dir" / "b.yaml").write_text("components: [{task: ex/xsum}]\n")
+    (tmp_path / "dir" / "sub" / "c.yaml").write_text("rmix: {self_supervised: c4/span_corruption, supervised: ../b.yaml, R: 1}\n")
+    absolute = tmp_path / "abs.json"
+    absolute.write_text(json.dumps({"components": [{"task": "ex/anli"}]}))
+    (tmp_path / "dir" / "a.yaml").write_text(
+        f"components: [{{mixture: b.yaml}}, {{mixture: sub/c.yaml}}, {{mixture: {absolute}}}, {{mixture: nli}},\n"
+        "             {mixture: {name: inline, components: [{mixture: b.yaml}]}}]\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the current directory has none of these files
+    mix = get_mixture(tmp_path / "dir" / "a.yaml", registry)
+    assert mix.rates == pytest.approx({"c4/span_corruption": 0.1, "ex/anli": 0.3, "ex/glue_mnli": 0.1,
+                                       "ex/xsum": 0.5})
+    monkeypatch.chdir(tmp_path)
+    assert get_mixture("dir/a.yaml", registry).rates == mix.rates
+    (tmp_path / "b.yaml").write_text("components: [{task: ex/xsum}]\n")  # in the cwd, not next to the referrer
+    (tmp_path / "dir" / "b.yaml").unlink()
+    with pytest.raises(MixtureSpecError, match=r"dir/a.yaml references mixture spec file 'b.yaml', but "
+                                               r".*dir/b.yaml does not exist \(relative to .*dir, the folder of "):
+        get_mixture("dir/a.yaml", registry)
+    (tmp_path / "dir" / "a.yaml").write_text("components: [{mixture: no-such-mix}]\n")
+    with pytest.raises(TaskNotFoundError, match=r"dir/a.yaml references no mixture named 'no-such-mix'"):
+        get_mixture("dir/a.yaml", registry)

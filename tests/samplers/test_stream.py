@@ -191,3 +191,82 @@ def test_formatter_failures_raise_data_error():
     stream = Mixture.of([(text, 1.0)], name="m").stream(seed=0, data={"s/txt": [{"body": "x"}] * 3})
     with pytest.raises(DataError, match=r"task 's/txt': row has no text column 'text'"):
         take(iter(stream), 1)
+
+
+def reference_examples(mix, n, **kwargs):
+    """Independent oracle: the schedule, formatted one example at a time by Task.format."""
+    tasks = mix.tasks
+    rows = {name: task.load("train") for name, task in tasks.items()}
+    return [{"task": name, "index": index, **tasks[name].format(rows[name][index])}
+            for name, index in take(mix.stream(**kwargs).schedule(), n)]
+
+
+@pytest.mark.parametrize("shard", [(0, 1), (2, 3)])
+def test_block_formatting_matches_one_by_one(shard, monkeypatch):
+    import mixlab.stream as ms
+
+    mix = Mixture.of([(TINY[0], 1.0), (TINY[2], 2.0), (TEXT, 1.0)], name="mixed")
+    expected = reference_examples(mix, 3000, seed=5, shard=shard, block_size=300)
+    assert take(iter(mix.stream(seed=5, shard=shard, block_size=300)), 3000) == expected
+    monkeypatch.setattr(ms, "_CHUNK", 7)  # chunks that do not divide blocks; blocks that do not divide by world
+    assert take(iter(mix.stream(seed=5, shard=shard, block_size=300)), 3000) == expected
+    only_text = Mixture.of([(TEXT, 1.0)], name="text")
+    assert take(iter(only_text.stream(seed=1)), 9) == reference_examples(only_text, 9, seed=1)
+
+
+@pytest.mark.parametrize("exhaustion", ["repeat", "all"])
+def test_resumes_across_chunk_and_block_boundaries(exhaustion, monkeypatch):
+    import mixlab.stream as ms
+
+    monkeypatch.setattr(ms, "_CHUNK", 3)
+    mix = Mixture.of([(TINY[0], 1.0), (TEXT, 1.0), (TINY[2], 2.0)], name="mixed")
+    assert_resumes_at_every_position(lambda: mix.stream(seed=2, shard=(1, 2), exhaustion=exhaustion, block_size=8),
+                                     n=13, finite=exhaustion != "repeat")
+
+
+def test_bad_row_raises_in_place_with_state_past_it():
+    rows = [{"x": str(i)} for i in range(40)]
+    rows[17] = {"y": "no x"}
+    task = make_task("s/rows", 40)
+    stream = Mixture.of([(task, 1.0)], name="m").stream(seed=3, data={"s/rows": rows}, exhaustion="first")
+    order = [index for _, index in stream.schedule()]
+    got = []
+    with pytest.raises(DataError, match=r"task 's/rows': formatter failed on row \{'y': 'no x'\}"):
+        for example in stream:
+            got.append(example["index"])
+    assert got == order[:order.index(17)]  # every example before the bad row, in order
+    assert stream.state_dict()["offset"] == order.index(17) + 1  # resuming skips the bad row
+    assert [ex["index"] for ex in stream] == order[order.index(17) + 1:]
+
+
+def test_permutation_scalar_tail_and_plan_ahead_change_nothing(monkeypatch):
+    import mixlab.stream as ms
+    from mixlab.samplers import permutation
+
+    rng = np.random.default_rng(0)
+    n = rng.integers(1, 5000, size=3000).astype(np.uint64)
+    args = (rng.integers(0, 1 << 62, size=3000).astype(np.uint64) % n, n,
+            np.array([max(1, (int(x - 1).bit_length() + 1) // 2) for x in n], dtype=np.uint64),
+            rng.integers(0, 1 << 63, size=3000, dtype=np.uint64), rng.integers(0, 9, size=3000).astype(np.uint64))
+    monkeypatch.setattr(permutation, "SCALAR_TAIL", 0)
+    all_numpy = _permute(*args)
+    monkeypatch.setattr(permutation, "SCALAR_TAIL", 10_000)
+    assert np.array_equal(_permute(*args), all_numpy)  # everything after the first pass walks in Python
+    assert (all_numpy < n).all()
+    monkeypatch.setattr(ms, "_PLAN_AHEAD", 1)
+    one = take(big_mix().stream(seed=4, block_size=128).schedule(), 3000)
+    monkeypatch.setattr(ms, "_PLAN_AHEAD", 5)
+    assert take(big_mix().stream(seed=4, block_size=128).schedule(), 3000) == one
+
+
+def test_a_new_iterator_continues_where_an_abandoned_one_stopped():
+    mix = Mixture.of([(TINY[0], 1.0), (TEXT, 1.0)], name="m")
+    full = take(iter(mix.stream(seed=9, block_size=16)), 60)
+    stream = mix.stream(seed=9, block_size=16)
+    first = take(iter(stream), 5)
+    second = iter(stream)
+    assert first + take(second, 30) == full[:35]
+    state = stream.state_dict()
+    resumed = mix.stream(seed=9, block_size=16)
+    resumed.load_state_dict(state)
+    assert take(iter(resumed), 25) == full[35:]
