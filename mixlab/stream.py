@@ -118,6 +118,10 @@ class MixtureStream:
     which is otherwise called lazily, in the first block that draws the task). Iterating advances the
     stream; :meth:`state_dict` records where it is (use one iterator at a time: each ``iter()``
     continues from the current position). See the module docstring for the algorithm.
+
+    ``on_bad_row="skip"`` passes over rows that ``Task.format`` refuses (and unreadable file lines)
+    instead of raising ``DataError``; :attr:`skipped_rows` counts them per task, and the counts are
+    part of the state, so they survive a resume exactly.
     """
 
     def __init__(
@@ -129,6 +133,7 @@ class MixtureStream:
         exhaustion: Literal["repeat", "first", "all"] = "repeat",
         data: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
         block_size: int = BLOCK_SIZE,
+        on_bad_row: Literal["error", "skip"] = "error",
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise MixtureSpecError(f"stream seed must be an integer >= 0, got {seed!r}")
@@ -139,6 +144,10 @@ class MixtureStream:
             raise MixtureSpecError(f"exhaustion must be one of {list(EXHAUSTION)}, got {exhaustion!r}")
         if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
             raise MixtureSpecError(f"block_size must be a positive integer, got {block_size!r}")
+        if on_bad_row not in ("error", "skip"):
+            raise MixtureSpecError(f"on_bad_row must be 'error' or 'skip', got {on_bad_row!r}")
+        self.on_bad_row = on_bad_row
+        self._skipped: dict[str, int] = {}
         self.mixture = mixture
         self.seed = int(seed)
         self.shard = (int(shard[0]), int(shard[1]))
@@ -229,13 +238,15 @@ class MixtureStream:
         pick = itemgetter(*tids) if len(tids) > 1 else lambda seq: (seq[tids[0]],)
         try:
             rows = list(map(getitem, pick(self._rows), indices))
+            if set(map(type, rows)) != {dict}:  # BadRow placeholders, other mappings: Task.format decides
+                return None
             outs = list(map(call, pick(self._formatters), rows))
             if set(map(type, outs)) != {dict}:
                 return None
             inputs, targets = list(map(_INPUTS, outs)), list(map(_TARGETS, outs))
         except Exception:  # broad: any failure is re-raised in place, as DataError, by Task.format
             return None
-        if set(map(type, inputs)) != {str} or set(map(type, targets)) != {str}:
+        if not (_all_text(inputs) and _all_text(targets)):
             return None
         return [{"task": t, "index": i, "inputs": a, "targets": b}
                 for t, i, a, b in zip(pick(self._names), indices, inputs, targets)]
@@ -244,23 +255,37 @@ class MixtureStream:
         pick = itemgetter(*tids) if len(tids) > 1 else lambda seq: (seq[tids[0]],)
         try:
             rows = list(map(getitem, pick(self._rows), indices))
+            if set(map(type, rows)) != {dict}:
+                return None
             texts = list(map(call, pick(self._text_getters), rows))
         except Exception:  # broad: any failure is re-raised in place, as DataError, by Task.format
             return None
-        if set(map(type, texts)) != {str}:
+        if not _all_text(texts):
             return None
         return [{"task": t, "index": i, "text": x} for t, i, x in zip(pick(self._names), indices, texts)]
 
     def _format_each(self, cursor: _Cursor, positions: range, tids: np.ndarray,
                      indices: np.ndarray) -> Iterator[dict[str, Any]]:
         """The slow path: one example at a time through ``Task.format`` (raises ``DataError`` in place)."""
-        names, rows = self._names, self._rows
+        names, rows, skip = self._names, self._rows, self.on_bad_row == "skip"
         for j, tid, index in zip(positions, tids.tolist(), indices.tolist()):
             cursor.offset = j + 1
             task_rows = rows[tid]
             if task_rows is None:
                 task_rows = self._load(tid)
-            yield {"task": names[tid], "index": index, **self._tasks[tid].format(task_rows[index])}
+            try:
+                formatted = self._tasks[tid].format_at(task_rows, index)
+            except DataError:
+                if not skip:
+                    raise
+                self._skipped[names[tid]] = self._skipped.get(names[tid], 0) + 1  # counted at its position
+                continue
+            yield {"task": names[tid], "index": index, **formatted}
+
+    @property
+    def skipped_rows(self) -> dict[str, int]:
+        """Task -> bad rows skipped so far (``on_bad_row="skip"``), sorted by task; tasks with none are left out."""
+        return dict(sorted(self._skipped.items()))
 
     def schedule(self) -> Iterator[tuple[str, int]]:
         """``(task name, example index)`` pairs this shard serves from the current position on.
@@ -356,7 +381,10 @@ class MixtureStream:
     # ----------------------------------------------------------------- data
     def _load(self, tid: int) -> Sequence[Mapping[str, Any]]:
         task = self._tasks[tid]
-        rows = self._data[task.name] if task.name in self._data else task.load("train")
+        if task.name in self._data:
+            rows = self._data[task.name]
+        else:
+            rows = task.load("train", on_bad_row="skip") if self.on_bad_row == "skip" else task.load("train")
         n = int(self._sizes[tid])
         if len(rows) < n:
             raise DataError(f"task {task.name!r} declares {n} train examples but its data has {len(rows)} rows; "
@@ -385,6 +413,7 @@ class MixtureStream:
             "offset": c.offset,
             "done": c.done,
             "counts": dict(zip(self._names, c.counts.tolist())),
+            "skipped": self.skipped_rows,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -406,9 +435,18 @@ class MixtureStream:
         counts = state.get("counts")
         if not isinstance(counts, Mapping) or sorted(counts) != self._names:
             raise ResumeError(f"stream state counts do not list this mixture's {len(self._names)} tasks")
+        skipped = state.get("skipped", {})
+        if not isinstance(skipped, Mapping) or not set(skipped) <= set(self._names):
+            raise ResumeError(f"stream state skipped counts name tasks not in mixture {self.mixture.name!r}")
+        self._skipped = {str(k): int(v) for k, v in skipped.items() if int(v) > 0}
         self._cursor = _Cursor(int(state["block"]), int(state["offset"]),
                                np.array([int(counts[n]) for n in self._names], dtype=np.int64),
                                bool(state.get("done", False)))
+
+
+def _all_text(values: list[Any]) -> bool:
+    """Whether every value is a ``str`` with some non-space character (what ``Task.format`` accepts); C-level passes."""
+    return set(map(type, values)) == {str} and "" not in values and not any(map(str.isspace, values))
 
 
 def list_or(value: Any) -> Any:

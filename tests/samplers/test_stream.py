@@ -270,3 +270,31 @@ def test_a_new_iterator_continues_where_an_abandoned_one_stopped():
     resumed = mix.stream(seed=9, block_size=16)
     resumed.load_state_dict(state)
     assert take(iter(resumed), 25) == full[35:]
+
+
+def test_fast_path_refuses_what_task_format_refuses():
+    for bad in ("", "   ", None, 3):
+        rows = [{"x": f"r{i}"} for i in range(6)]
+        task = make_task("s/e", 6).model_copy(update={"formatter": lambda r: {"inputs": r["x"], "targets": r["x"]}})
+        rows[4] = {"x": bad}
+        stream = Mixture.of([(task, 1.0)], name="m").stream(seed=1, data={"s/e": rows}, exhaustion="first")
+        order = [index for _, index in stream.schedule()]
+        got = []
+        with pytest.raises(DataError, match=r"task 's/e': .*at train row 4"):
+            got.extend(ex["index"] for ex in stream)
+        assert got == order[:order.index(4)]
+    text_rows = [{"text": "a"}, {"text": " \n"}, {"text": "c"}, {"text": "d"}]
+    stream = Mixture.of([(TEXT, 1.0)], name="m").stream(seed=0, data={"s/text": text_rows}, exhaustion="first")
+    with pytest.raises(DataError, match=r"text column 'text' is empty"):
+        list(stream)
+
+
+def test_skip_policy_counts_bad_rows_and_refuses_unknown_policies():
+    rows = [{"x": f"r{i}"} for i in range(6)]
+    rows[2] = {"x": ""}
+    mix = Mixture.of([(make_task("s/k", 6), 1.0)], name="m")
+    stream = mix.stream(seed=1, data={"s/k": rows}, exhaustion="first", on_bad_row="skip")
+    assert sorted(ex["index"] for ex in stream) == [0, 1, 3, 4, 5]
+    assert stream.skipped_rows == {"s/k": 1} and stream.state_dict()["skipped"] == {"s/k": 1}
+    with pytest.raises(MixtureSpecError, match=r"on_bad_row must be 'error' or 'skip', got 'drop'"):
+        mix.stream(seed=1, on_bad_row="drop")
