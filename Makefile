@@ -48,7 +48,7 @@ $(TVENV)/.installed: pyproject.toml $(PLUGIN_FILES)
 $(XVENV)/.installed: pyproject.toml $(PLUGIN_FILES)
 	$(PYTHON) -m venv $(XVENV)
 	$(XVENV)/bin/python -m pip install --quiet --disable-pip-version-check 'torch==2.9.0' 'torch-xla==2.9.0'
-	$(XVENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[text,dev]' 'torch==2.9.0' \
+	$(XVENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[text,data,dev]' 'torch==2.9.0' \
 		$(addprefix -e ,$(PLUGINS))
 	touch $@
 

@@ -386,10 +386,17 @@ class MixtureStream:
         else:
             rows = task.load("train", on_bad_row="skip") if self.on_bad_row == "skip" else task.load("train")
         n = int(self._sizes[tid])
+        if not len(rows):
+            raise DataError(f"task {task.name!r} declares {n} train examples but its data has no rows; "
+                            f"check its source ({task.source.describe()}) or pass rows with data=")
         if len(rows) < n:
-            raise DataError(f"task {task.name!r} declares {n} train examples but its data has {len(rows)} rows; "
-                            f"fix num_examples['train'] or pass the full rows with data=")
-        if len(rows) > n:
+            # the schedule (rates, epochs, resume state) follows the declared size; published sizes and
+            # today's copies of a data set often differ by a few rows, which must not stop a run
+            warnings.warn(f"task {task.name!r} declares {n} train examples but its data has {len(rows)} rows; "
+                          f"example i reads row i mod {len(rows)}, so rows repeat within an epoch; "
+                          f"fix num_examples['train'] to match the data", stacklevel=3)
+            rows = _Cycled(rows, n)
+        elif len(rows) > n:
             warnings.warn(f"task {task.name!r}: data has {len(rows)} rows but declares {n}; "
                           f"only the first {n} are used", stacklevel=3)
         self._rows[tid] = rows
@@ -485,3 +492,16 @@ def _mixture_fingerprint(names: list[str], probs: np.ndarray, sizes: np.ndarray)
 
 
 __all__ = ["BLOCK_SIZE", "EXHAUSTION", "STATE_VERSION", "MixtureStream"]
+
+
+class _Cycled(Sequence):
+    """``size`` indices over fewer rows: index i reads row i mod len(rows)."""
+
+    def __init__(self, rows: Sequence[Mapping[str, Any]], size: int) -> None:
+        self._rows, self._size = rows, size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._rows[index % len(self._rows)]

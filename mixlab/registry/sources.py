@@ -11,6 +11,7 @@ import bisect
 import csv
 import importlib
 import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -104,28 +105,70 @@ class HFSource(_Source):
         """The exact keyword arguments passed to ``datasets.load_dataset`` for ``split``."""
         if split not in self.splits:
             raise DataError(f"source {self.path!r} has no split {split!r}; it has {sorted(self.splits)}")
-        kwargs: dict[str, Any] = {"path": self.path, "split": self.splits[split]}
-        for key in ("revision", "data_dir", "data_files"):
+        hub_split = self.splits[split]
+        kwargs: dict[str, Any] = {"path": self.path, "split": hub_split}
+        for key in ("revision", "data_dir"):
             value = getattr(self, key)
             if value is not None:
                 kwargs[key] = value
+        if self.data_files is not None:  # only this split's files: the others need not exist locally
+            if hub_split not in self.data_files:
+                raise DataError(f"source {self.path!r} names no data_files for split {hub_split!r}; "
+                                f"it has {sorted(self.data_files)}")
+            kwargs["data_files"] = {hub_split: self.data_files[hub_split]}
         if self.config is not None:
             kwargs["name"] = self.config
         return kwargs
+
+    def mirror_files(self, split: str, mirror: str | Path | None = None) -> list[str] | None:
+        """Local copies of ``split`` in a data mirror, or None when the mirror has none.
+
+        The mirror is ``mirror`` or the ``MIXLAB_DATA_MIRROR`` environment variable: the folder
+        to copy data into for machines that cannot reach the hub. A hub data set lives at
+        ``<mirror>/<path>/<config or "default">/<hub split>.{parquet,jsonl,json,csv,tsv,txt}``
+        (or ``<hub split>-*.parquet`` shards); a file named by URL in ``data_files`` lives at
+        ``<mirror>/<the URL without its scheme>``, and ``data_files`` patterns of a hub repository
+        under ``<mirror>/<path>/``. Local files of the generic builders are never mirrored.
+        """
+        root = mirror or os.environ.get(MIRROR_ENV)
+        if not root:
+            return None
+        hub_split = self.load_kwargs(split)["split"]
+        if self.data_files is None:
+            folder = Path(root) / self.path / (self.config or "default")
+            found = [p for p in sorted(folder.glob(f"{hub_split}.*")) if p.suffix in _MIRROR_SUFFIXES]
+            found += sorted(folder.glob(f"{hub_split}-*.parquet"))
+            return [str(p) for p in found] or None
+        named = self.data_files.get(hub_split)
+        names = [named] if isinstance(named, str) else list(named or [])
+        if names and all("://" in name for name in names):
+            copies = [Path(root) / name.split("://", 1)[1] for name in names]
+            return [str(p) for p in copies] if all(p.is_file() for p in copies) else None
+        if names and self.path not in _BUILDERS:  # patterns relative to a hub repository
+            matches = [sorted(Path(root, self.path).glob(pattern)) for pattern in names]
+            return [str(p) for group in matches for p in group] if all(matches) else None
+        return None
 
     def load(self, split: str, *, local_files: str | Sequence[str] | None = None, **overrides: Any):
         """Load ``split`` as a ``datasets.Dataset``.
 
         ``local_files`` replaces the hub with local files of the same schema (json, csv,
         parquet or text chosen by extension): that is how the loading path is tested offline.
+        Without it, copies in the data mirror (:meth:`mirror_files`) are used when there are some.
         """
         import datasets
 
         kwargs = self.load_kwargs(split)
+        if local_files is None and (mirrored := self.mirror_files(split)):
+            if self.path in _BUILDERS:  # the same builder and options, reading the mirrored copies of its URLs
+                kwargs["data_files"] = {kwargs["split"]: mirrored}
+            else:
+                local_files = mirrored
         if local_files is not None:
             files = [local_files] if isinstance(local_files, str) else list(local_files)
             builder = _builder_for(files[0])
-            kwargs = {"path": builder, "data_files": {kwargs["split"]: files}, "split": kwargs["split"]}
+            # mixlab's split name: a hub split expression ("train_r1+train_r2") is no valid key here
+            kwargs = {"path": builder, "data_files": {split: files}, "split": split}
             if builder == "csv" and files[0].endswith(".tsv"):
                 kwargs["delimiter"] = "\t"
         kwargs.update(overrides)
@@ -140,6 +183,11 @@ class HFSource(_Source):
         if self.data_dir:
             parts.append(f"data_dir={self.data_dir}")
         return "hf:" + " ".join(parts)
+
+
+MIRROR_ENV = "MIXLAB_DATA_MIRROR"
+_MIRROR_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv", ".tsv", ".txt")
+_BUILDERS = frozenset({"csv", "json", "text", "parquet", "arrow"})  # generic loaders: data_files are the data
 
 
 def _builder_for(path: str) -> str:

@@ -259,3 +259,16 @@ def test_spmd_ddp_and_fsdp_on_four_virtual_devices(tmp_path, straight_losses):
     assert not any("_orig_module" in k for k in result["keys"])  # FSDPv2 wrapper names stay out of checkpoints
     before, after, num_params = result["sharded"]
     assert before == after == num_params  # every parameter sharded, and still after loading a checkpoint
+
+
+def test_mixlab_train_runs_the_ext5_mixture_on_the_xla_backend(tmp_path):
+    """``mixlab train --backend xla`` on ``ext5`` (C4 + 107 ExMix tasks) from offline copies of the data."""
+    from tests.train.test_ext5_offline import check_run, ext5_config, offline_env
+
+    env = dict(offline_env(tmp_path), PJRT_DEVICE="CPU")
+    run = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "mixlab", "train", str(ext5_config(tmp_path, "xla")),
+                             "--backend", "xla", "--out", str(run), "--no-progress"], env=env, capture_output=True,
+                            text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    check_run(run)

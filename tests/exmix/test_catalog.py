@@ -154,8 +154,9 @@ def test_hub_kwargs(tasks):
     assert tasks["exmix/kilt_zsre"].source.load_kwargs("train")["name"] == "structured_zeroshot"
     funql = tasks["exmix/funql_atis"].source.load_kwargs("train")
     assert funql == {"path": "text", "split": "train", "data_files": {
-        "train": "https://raw.githubusercontent.com/JasperGuo/Unimer/master/data/atis/atis_funql_train.tsv",
-        "validation": "https://raw.githubusercontent.com/JasperGuo/Unimer/master/data/atis/atis_funql_dev.tsv"}}
+        "train": "https://raw.githubusercontent.com/JasperGuo/Unimer/master/data/atis/atis_funql_train.tsv"}}
+    assert tasks["exmix/funql_atis"].source.load_kwargs("validation")["data_files"] == {
+        "validation": "https://raw.githubusercontent.com/JasperGuo/Unimer/master/data/atis/atis_funql_dev.tsv"}
 
 
 def test_user_files_resolve_under_the_data_dir(monkeypatch, tmp_path):

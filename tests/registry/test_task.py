@@ -1,6 +1,7 @@
 """The Task model: validation messages, formatting, sources."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +128,35 @@ def test_hf_source_kwargs_and_offline_loading(tmp_path):
     fixture.write_text(json.dumps({"goal": "open a jar", "sol1": "twist", "sol2": "cut", "label": 0}) + "\n")
     rows = source.load("train", local_files=str(fixture))
     assert len(rows) == 1 and rows[0]["goal"] == "open a jar"
+
+
+def test_hf_source_reads_a_data_mirror(tmp_path, monkeypatch):
+    source = HFSource(path="nyu-mll/glue", config="mnli", splits={"train": "train", "validation": "validation_matched"})
+    folder = tmp_path / "nyu-mll" / "glue" / "mnli"
+    folder.mkdir(parents=True)
+    (folder / "validation_matched.jsonl").write_text(json.dumps({"premise": "p", "hypothesis": "h", "label": 2}) + "\n")
+    (folder / "train-00000-of-00002.parquet").write_bytes(b"")  # shards are found by name
+    (folder / "train-00001-of-00002.parquet").write_bytes(b"")
+    assert source.mirror_files("validation", tmp_path) == [str(folder / "validation_matched.jsonl")]
+    assert [Path(p).name for p in source.mirror_files("train", tmp_path)] == [
+        "train-00000-of-00002.parquet", "train-00001-of-00002.parquet"]
+    assert source.mirror_files("validation") is None  # no mirror configured
+    monkeypatch.setenv("MIXLAB_DATA_MIRROR", str(tmp_path))
+    rows = source.load("validation")
+    assert rows[0] == {"premise": "p", "hypothesis": "h", "label": 2}
+    assert HFSource(path="csv", data_files={"train": "x.csv"}, splits={"train": "train"}).mirror_files("train") is None
+    assert HFSource(path="other/set", splits={"train": "train"}).mirror_files("train") is None
+
+
+def test_files_named_by_url_are_read_from_the_mirror_with_the_same_builder(tmp_path, monkeypatch):
+    url = "https://example.org/data/funql_train.tsv"
+    source = HFSource(path="text", data_files={"train": url}, splits={"train": "train"})
+    assert source.mirror_files("train", tmp_path) is None  # not copied yet
+    copy = tmp_path / "example.org" / "data" / "funql_train.tsv"
+    copy.parent.mkdir(parents=True)
+    copy.write_text("what states border texas\tanswer(state(next_to_2(stateid('texas'))))\n")
+    assert source.mirror_files("train", tmp_path) == [str(copy)]
+    monkeypatch.setenv("MIXLAB_DATA_MIRROR", str(tmp_path))
+    rows = source.load("train", cache_dir=str(tmp_path / "cache"))
+    assert rows.column_names == ["text"]  # the text builder, not csv chosen by the .tsv suffix
+    assert rows[0]["text"].startswith("what states border texas\t")

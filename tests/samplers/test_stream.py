@@ -167,9 +167,17 @@ def test_bad_stream_arguments_and_data():
         mix.stream(seed=-1)
     with pytest.raises(MixtureSpecError, match=r"data= names tasks not in mixture 'tiny': \['s/zzz'\]"):
         mix.stream(seed=0, data={"s/zzz": []})
-    stream = mix.stream(seed=0, data={"s/a": [{"x": "A"}], "s/b": [{"x": "B"}] * 3, "s/c": [{"x": "C"}] * 5})
-    with pytest.raises(DataError, match=r"task 's/a' declares 2 train examples but its data has 1 rows"):
-        take(iter(stream), 50)
+    empty = mix.stream(seed=0, data={"s/a": [], "s/b": [{"x": "B"}] * 3, "s/c": [{"x": "C"}] * 5})
+    with pytest.raises(DataError, match=r"task 's/a' declares 2 train examples but its data has no rows"):
+        take(iter(empty), 50)
+    short = mix.stream(seed=0, data={"s/a": [{"x": "A"}], "s/b": [{"x": "B"}] * 3, "s/c": [{"x": "C"}] * 5})
+    with pytest.warns(UserWarning, match=r"task 's/a' declares 2 train examples but its data has 1 rows; "
+                                         r"example i reads row i mod 1"):
+        examples = take(iter(short), 50)
+    from_a = [ex for ex in examples if ex["task"] == "s/a"]
+    assert from_a and {ex["inputs"] for ex in from_a} == {"A"} and {ex["index"] for ex in from_a} <= {0, 1}
+    # the schedule still follows the declared sizes: identical to a stream over full data
+    assert [(ex["task"], ex["index"]) for ex in examples] == take(mix.stream(seed=0).schedule(), 50)
     override = mix.stream(seed=0, data={name: [{"x": name.upper()}] * 5 for name in mix.rates})
     with pytest.warns(UserWarning, match=r"data has 5 rows but declares [23]; only the first"):
         assert {ex["inputs"] for ex in take(iter(override), 50)} == {"S/A", "S/B", "S/C"}
