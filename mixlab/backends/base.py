@@ -35,6 +35,7 @@ class Backend(ABC):
         self.parallel = parallel
         self.compile_model = compile_model  # torch.compile the model (torch backend)
         self.rank, self.world_size, self.local_rank = 0, 1, 0
+        self._owns_group = False  # set by setup() when it created the torch.distributed process group
 
     # -- process group -------------------------------------------------------------------------
     @abstractmethod
@@ -42,7 +43,12 @@ class Backend(ABC):
         """Initialise the device and, when launched with several processes, the process group."""
 
     def close(self) -> None:
-        """Tear down what ``setup`` created."""
+        """Tear down what ``setup`` created: the process group, if it made one."""
+        import torch.distributed as dist
+
+        if self._owns_group and dist.is_initialized():
+            dist.destroy_process_group()
+            self._owns_group = False
 
     @property
     def is_main(self) -> bool:
@@ -55,6 +61,10 @@ class Backend(ABC):
 
     def barrier(self) -> None:
         """Wait for every process (no-op for one)."""
+        if self.world_size > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
 
     # -- model and tensors ---------------------------------------------------------------------
     @property
@@ -102,7 +112,13 @@ class Backend(ABC):
 
     def all_gather_object(self, obj: Any) -> list[Any]:
         """Every process's ``obj`` (picklable), in rank order."""
-        return [obj]
+        if self.world_size == 1:
+            return [obj]
+        import torch.distributed as dist
+
+        gathered: list[Any] = [None] * self.world_size
+        dist.all_gather_object(gathered, obj)
+        return gathered
 
     def to_host(self, tensor: Any) -> Any:
         """A CPU copy (the only host sync the loop makes, at log and checkpoint steps)."""

@@ -27,7 +27,6 @@ class TorchBackend(Backend):
         super().__init__(**options)
         self._device_name = device
         self._device: torch.device | None = None
-        self._owns_group = False
 
     # -- process group -------------------------------------------------------------------------
     def setup(self) -> TorchBackend:
@@ -59,15 +58,6 @@ class TorchBackend(Backend):
                           "--nproc_per_node N to use it", stacklevel=2)
             self.parallel = "none"
         return self
-
-    def close(self) -> None:
-        if self._owns_group and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
-            self._owns_group = False
-
-    def barrier(self) -> None:
-        if self.world_size > 1:
-            torch.distributed.barrier()
 
     # -- model and tensors ---------------------------------------------------------------------
     @property
@@ -121,13 +111,6 @@ class TorchBackend(Backend):
         if self.world_size > 1:
             torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.SUM)
         return tensor
-
-    def all_gather_object(self, obj: Any) -> list[Any]:
-        if self.world_size == 1:
-            return [obj]
-        gathered: list[Any] = [None] * self.world_size
-        torch.distributed.all_gather_object(gathered, obj)
-        return gathered
 
     # -- state ---------------------------------------------------------------------------------
     def state_dict(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None) -> dict[str, Any]:

@@ -82,7 +82,6 @@ class XlaBackend(Backend):
         self.mesh: Any = None
         self._device: torch.device | None = None
         self._input_sharding: Any = None
-        self._owns_group = False
 
     # -- process group -------------------------------------------------------------------------
     def setup(self) -> XlaBackend:
@@ -109,22 +108,6 @@ class XlaBackend(Backend):
             self.precision = "bf16" if xr.device_type() == "TPU" else "fp32"
         log.info("xla backend: %s", self.describe())
         return self
-
-    def close(self) -> None:
-        if self._owns_group and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
-            self._owns_group = False
-
-    def barrier(self) -> None:
-        if self.world_size > 1:
-            torch.distributed.barrier()
-
-    def all_gather_object(self, obj: Any) -> list[Any]:
-        if self.world_size == 1:
-            return [obj]
-        gathered: list[Any] = [None] * self.world_size
-        torch.distributed.all_gather_object(gathered, obj)
-        return gathered
 
     @property
     def num_devices(self) -> int:
