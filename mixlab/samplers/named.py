@@ -135,7 +135,10 @@ def load_named_spec(name: str) -> tuple[MixtureSpec, PluginInfo]:
     elif isinstance(provided, dict):
         data = dict(provided)
         data.setdefault("name", name)
-        spec = MixtureSpec(**data)
+        try:
+            spec = MixtureSpec(**data)
+        except MixtureSpecError as exc:  # name the plugin whose spec is wrong
+            raise MixtureSpecError(f"{where}: {exc}") from None
     else:
         raise PluginError(f"{where}: returned {type(provided).__name__}, not a mixture spec dict")
     if spec.name != name:
