@@ -42,6 +42,7 @@ class _Chunk:
         self.number, self.stream_state = number, stream_state
         self.inputs, self.targets, self.task_ids = inputs, targets, task_ids
         self.used = np.zeros(len(task_ids), dtype=bool)
+        self.stats_before: dict[str, int] = {}
 
     def used_state(self) -> list:
         prefix = int(np.argmin(self.used)) if not self.used.all() else len(self.used)
@@ -88,7 +89,9 @@ class BatchIterator(Iterator[dict]):
         if not items:
             self._exhausted = True
             return False
+        counted = dict(self.stats)  # the counters before this chunk: what a resume that re-reads it starts from
         chunk = self._make_chunk(items, self._next_chunk, state)
+        chunk.stats_before = counted
         if self._replay:
             prefix, extra = self._replay.pop(0)
             chunk.used[:prefix] = True
@@ -234,15 +237,19 @@ class BatchIterator(Iterator[dict]):
         if not hasattr(self.stream, "state_dict"):
             raise ResumeError(f"{type(self.stream).__name__} has no state_dict(); fix: batch a mixlab MixtureStream "
                               "(or any stream with state_dict / load_state_dict) to resume")
+        stats = dict(self.stats)
         if self._buffer:
             stream_state, number = self._buffer[0].stream_state, self._buffer[0].number
             used = [chunk.used_state() for chunk in self._buffer]
+            # the live chunks are read again on resume and count their items again: save the counters from
+            # before the oldest one (batches already emitted are not emitted again, so num_batches stays)
+            stats = {**self._buffer[0].stats_before, "num_batches": self.stats["num_batches"]}
         else:
             stream_state, number, used = self.stream.state_dict(), self._next_chunk, []
         return {"version": STATE_VERSION, "kind": "mixlab.text.batches", "seed": self.seed,
                 "config": self.config.model_dump(), "task_names": list(self.task_names), "stream": stream_state,
                 "chunk": number, "used": used + self._replay, "exhausted": self._exhausted and not self._buffer,
-                "stats": dict(self.stats)}
+                "stats": stats}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Rewind to ``state``; refuses a state from another version, seed, config or task list."""
