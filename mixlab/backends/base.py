@@ -23,6 +23,9 @@ class Backend(ABC):
     """A device runtime. Subclasses set ``name`` and implement the abstract methods."""
 
     name: str = "base"
+    #: True when ``all_reduce_sum`` adds up one value per process; False when tensors already span the
+    #: global batch of every process (SPMD), so nothing is summed and nothing must be divided by processes
+    per_process_values: bool = True
 
     def __init__(self, *, precision: str = "auto", parallel: str = "auto", compile_model: bool = False) -> None:
         from mixlab.errors import ConfigError

@@ -72,6 +72,8 @@ class XlaBackend(Backend):
     compiles the whole step.
     """
 
+    per_process_values = False  # SPMD: device tensors span every host's rows (see all_reduce_sum)
+
     name = "xla"
 
     def __init__(self, *, max_graphs: int | None = None, **options: Any) -> None:

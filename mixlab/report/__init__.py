@@ -14,7 +14,7 @@ cap), training curves (loss, learning rate, throughput, loss per task and per fa
 affinity (transfer graph and heatmap, from ``--affinity`` or ``RUN_DIR/affinity.csv``), and the
 run's config, environment and checkpoints. No scripts and no external resources.
 
-A training loop records its environment with ``write_environment(run_dir, device=...)``.
+The training loop records its environment with ``mixlab.environment.write_environment``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from mixlab.report.env import collect_environment, write_environment
+from mixlab.environment import collect_environment, write_environment
 from mixlab.report.rundir import AFFINITY_NAME, Run, load_run
 
 __all__ = ["REPORT_NAME", "SECTION_TITLES", "Run", "collect_environment", "load_run", "render_report",

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from mixlab.backends import Backend, get_backend
+from mixlab.environment import write_environment
 from mixlab.errors import CheckpointError, ConfigError, ResumeError
 from mixlab.train.adafactor import Adafactor
 from mixlab.train.checkpoint import CheckpointManager, resolve_checkpoint
@@ -153,6 +154,8 @@ class Trainer:
         mixture = getattr(self.source, "mixture", None)
         if mixture is not None:
             mixture.write_manifest(self.out_dir / "mixture_manifest.json")
+        write_environment(self.out_dir, device=str(self.backend.device), backend=self.backend.name,
+                          world_size=self.backend.world_size, precision=self.backend.precision)
 
     # -- the loop ------------------------------------------------------------------------------
     def _train_step(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
@@ -213,12 +216,15 @@ class Trainer:
         backend.sync()
         seconds = time.perf_counter() - window.started
         num_tasks = len(self.task_names)
-        loss_sum, correct, tokens = float(totals[0]), float(totals[1]), float(totals[2])
-        sums, counts = totals[3:3 + num_tasks].tolist(), totals[3 + num_tasks:].tolist()
+        loss_sum, correct = float(totals[0]), float(totals[1])
+        # host-side counts of each process's own rows: gathered on the host, whatever the backend's device layout
+        tokens = float(sum(backend.all_gather_object(window.tokens)))
+        replicas = backend.world_size if backend.per_process_values else 1
+        sums, counts = totals[2:2 + num_tasks].tolist(), totals[2 + num_tasks:].tolist()
         target_tokens = sum(counts)
         record = {
             "step": self.step,
-            "loss": loss_sum / (window.num_steps * backend.world_size),
+            "loss": loss_sum / (window.num_steps * replicas),
             "ce": math.fsum(sums) / max(target_tokens, 1.0),
             "accuracy": correct / max(target_tokens, 1.0),
             "lr": self.schedule(self.step - 1),
@@ -257,7 +263,7 @@ class Trainer:
             window.add((out.loss, out.task_loss_sums, out.task_token_counts, out.token_correct))
         totals = self.backend.to_host(self.backend.all_reduce_sum(window.vector()))
         num_tasks = len(source.task_names)
-        sums, counts = totals[3:3 + num_tasks].tolist(), totals[3 + num_tasks:].tolist()
+        sums, counts = totals[2:2 + num_tasks].tolist(), totals[2 + num_tasks:].tolist()
         target_tokens = max(sum(counts), 1.0)
         record = {"step": self.step, "eval_loss": math.fsum(sums) / target_tokens,
                   "eval_accuracy": float(totals[1]) / target_tokens,
@@ -306,8 +312,7 @@ class _Window:
         self.num_steps += 1
 
     def vector(self) -> torch.Tensor:
-        tokens = torch.tensor([float(self.tokens)], device=self.device)
-        return torch.cat([self.loss.reshape(1), self.correct.reshape(1), tokens, self.sums, self.counts])
+        return torch.cat([self.loss.reshape(1), self.correct.reshape(1), self.sums, self.counts])
 
 
 def batch_digest(batch: dict[str, Any]) -> str:

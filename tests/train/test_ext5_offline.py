@@ -46,6 +46,8 @@ def check_run(run: Path) -> list[dict]:
     assert "c4/span_corruption" in seen and any(name.startswith("exmix/") for name in seen)
     manifest = json.loads((run / "mixture_manifest.json").read_text())
     assert manifest["name"] == "ext5" and len(manifest["tasks"]) == 108
+    env = json.loads((run / "env.json").read_text())
+    assert env["backend"] in ("torch", "xla") and env["world_size"] == 1 and env["mixlab"]
     return steps
 
 
