@@ -12,6 +12,8 @@ Layout (shared by co-training results and gradient affinities):
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import networkx as nx
 import numpy as np
 
@@ -105,5 +107,6 @@ def flat_copy(graph: nx.DiGraph) -> nx.DiGraph:
 
 
 def write_graphml(graph: nx.DiGraph, path: str) -> None:
-    """Write ``graph`` as GraphML (attributes flattened by :func:`flat_copy`)."""
+    """Write ``graph`` as GraphML (attributes flattened by :func:`flat_copy`); parent folders are created."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     nx.write_graphml(flat_copy(graph), path)

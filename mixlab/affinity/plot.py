@@ -59,5 +59,6 @@ def plot_transfer(graph: nx.DiGraph, path: str | Path, *, budget: str | None = N
     ax_heat.set_title("gain matrix (%)")
     fig.tight_layout()
     out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png", dpi=dpi)
     return out
