@@ -26,12 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def mixture_plugin(api: int = PLUGIN_API_VERSION) -> Callable[[F], F]:
     """Mark a function returning a mixture spec dict as a mixlab mixture plugin for plugin API ``api``."""
-
-    def mark(fn: F) -> F:
-        fn.__mixlab_plugin_api__ = api  # type: ignore[attr-defined]
-        return fn
-
-    return mark
+    return plugins.task_plugin(api)  # the same mark: the entry point group tells tasks from mixtures
 
 
 def mixture_entry_points() -> list[PluginInfo]:
