@@ -96,7 +96,7 @@ def pretrain(registry: mixlab.Registry, out: Path, steps: int) -> mixlab.Pretrai
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/demo", help="run folder to write")
-    parser.add_argument("--steps", type=int, default=60, help="training steps")
+    parser.add_argument("--steps", type=int, default=300, help="training steps")
     args = parser.parse_args()
     out = Path(args.out)
     if out.exists():
