@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mixlab import DataError
-from mixlab.affinity import compare, transfer_graph
+from mixlab.affinity import compare
 from mixlab.affinity.compare import kendall_tau_b, spearman
 
 

@@ -8,7 +8,6 @@ import math
 import platform
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -175,12 +174,6 @@ def test_cli_writes_to_out(tmp_path, capsys):
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert main(["report", str(tmp_path / "nowhere")]) == 1
     assert "does not exist" in capsys.readouterr().err
-
-
-def test_import_report_is_light():
-    code = "import sys, mixlab.report; print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
 
 
 def test_fake_metrics_have_the_loop_keys():

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import mixlab_wordnet
-import pytest
 
 from tests.exmix.offline import write_offline_copies
 
