@@ -77,6 +77,10 @@ class Trainer:
         self.out_dir = Path(config.out_dir)
         tokenizer = _load_tokenizer(config.tokenizer)
         self.vocab_size = config.model.vocab_size or (tokenizer.vocab_size if tokenizer else T5_VOCAB_SIZE)
+        if registry is None and config.data == "mixture":  # once, for the train and the eval source
+            from mixlab.registry import load_registry
+
+            registry = load_registry()
         self.source: BatchSource = data(config, backend, self.vocab_size, tokenizer=tokenizer, registry=registry)
         self.eval_source: BatchSource | None = None
         if config.eval_interval:
