@@ -80,13 +80,15 @@ def discover(group: str) -> list[tuple[PluginInfo, md.EntryPoint]]:
     return sorted(found, key=lambda pair: (pair[0].name, pair[0].distribution))
 
 
-def call_task_plugin(info: PluginInfo, ep: md.EntryPoint) -> list[Any]:
-    """Import the plugin, check its API version, and return what it provides (unchecked items)."""
+def load_plugin(ep: md.EntryPoint, *, kind: str) -> Callable[[], Any]:
+    """Import an entry point's target, check the plugin API version it declares, and return the
+    function that provides its tasks or mixture (``kind``: "task" or "mixture"; only task plugins
+    may also be modules)."""
     try:
         target = ep.load()
     except Exception as exc:  # any import-time failure of third-party code is the plugin's, not ours
         raise PluginError(f"import failed: {type(exc).__name__}: {exc}") from exc
-    if isinstance(target, types.ModuleType):
+    if isinstance(target, types.ModuleType) and kind == "task":
         api = getattr(target, "MIXLAB_PLUGIN_API", None)
         provider = getattr(target, "tasks", None)
         if provider is None:
@@ -98,16 +100,26 @@ def call_task_plugin(info: PluginInfo, ep: md.EntryPoint) -> list[Any]:
         api = getattr(target, "__mixlab_plugin_api__", None)
         provider = target
     else:
-        raise PluginError(f"entry point names a {type(target).__name__}, not a callable or module")
+        raise PluginError(f"entry point names a {type(target).__name__}, not a function")
     if api is None:
-        raise PluginError("declares no plugin API version; decorate it with @mixlab.task_plugin(api=1) "
-                          "or set MIXLAB_PLUGIN_API = 1 in the module")
+        also = " or set MIXLAB_PLUGIN_API = 1 in the module" if kind == "task" else ""
+        raise PluginError(f"declares no plugin API version; decorate it with @mixlab.{kind}_plugin(api=1){also}")
     if api not in SUPPORTED_API_VERSIONS:
         raise PluginError(f"targets plugin API {api!r}; this mixlab supports {sorted(SUPPORTED_API_VERSIONS)}")
+    return provider
+
+
+def call_plugin(provider: Callable[[], Any], what: str) -> Any:
+    """``provider()``, with any exception it raises reported as the plugin's ``PluginError``."""
     try:
-        provided = provider()
+        return provider()
     except Exception as exc:  # a plugin's own bug must not take the registry down
-        raise PluginError(f"raised while providing tasks: {type(exc).__name__}: {exc}") from exc
+        raise PluginError(f"raised while providing {what}: {type(exc).__name__}: {exc}") from exc
+
+
+def call_task_plugin(ep: md.EntryPoint) -> list[Any]:
+    """Import a task plugin, check its API version, and return what it provides (unchecked items)."""
+    provided = call_plugin(load_plugin(ep, kind="task"), "tasks")
     if not isinstance(provided, Iterable) or isinstance(provided, (str, bytes)):
         raise PluginError(f"returned {type(provided).__name__}, not an iterable of Task")
     try:

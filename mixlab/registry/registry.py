@@ -135,7 +135,7 @@ def load_registry(*, strict: bool = False, plugins: Iterable[str] | None = None,
         if wanted is not None and info.name not in wanted:
             continue
         try:
-            provided = call_task_plugin(info, ep)
+            provided = call_task_plugin(ep)
             bad = [item for item in provided if not isinstance(item, Task)]
             if bad:
                 raise PluginError(f"returned {type(bad[0]).__name__} {bad[0]!r:.60}, not a mixlab.Task")

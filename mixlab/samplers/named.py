@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mixlab.errors import MixtureSpecError, PluginError, TaskNotFoundError
 from mixlab.registry import plugins
-from mixlab.registry.plugins import MIXTURES_GROUP, PLUGIN_API_VERSION, SUPPORTED_API_VERSIONS, PluginInfo
+from mixlab.registry.plugins import MIXTURES_GROUP, PLUGIN_API_VERSION, PluginInfo
 from mixlab.samplers.spec import SPEC_SUFFIXES, MixtureSpec
 
 if TYPE_CHECKING:
@@ -113,18 +113,9 @@ def load_named_spec(name: str) -> tuple[MixtureSpec, PluginInfo]:
     info, ep = found[0]
     where = f"mixture plugin {name!r} ({info.distribution} {info.version}, {info.value})"
     try:
-        target = ep.load()
-    except Exception as exc:  # any import-time failure of third-party code is the plugin's
-        raise PluginError(f"{where}: import failed: {type(exc).__name__}: {exc}") from exc
-    api = getattr(target, "__mixlab_plugin_api__", None)
-    if not callable(target) or api is None:
-        raise PluginError(f"{where}: not a function decorated with @mixlab.mixture_plugin(api=1)")
-    if api not in SUPPORTED_API_VERSIONS:
-        raise PluginError(f"{where}: targets plugin API {api!r}; this mixlab supports {sorted(SUPPORTED_API_VERSIONS)}")
-    try:
-        provided = target()
-    except Exception as exc:  # a plugin's own bug is reported as the plugin's
-        raise PluginError(f"{where}: raised {type(exc).__name__}: {exc}") from exc
+        provided = plugins.call_plugin(plugins.load_plugin(ep, kind="mixture"), "a mixture")
+    except PluginError as exc:
+        raise PluginError(f"{where}: {exc}") from exc.__cause__
     if isinstance(provided, MixtureSpec):
         spec = provided
     elif isinstance(provided, dict):

@@ -177,7 +177,7 @@ def test_named_mixture_errors(named, registry):
     register("future", mixture_plugin(api=7)(lambda: {}))
     with pytest.raises(MixtureSpecError, match=r"mixture reference cycle: a -> b -> a"):
         get_mixture("a", registry)
-    with pytest.raises(PluginError, match=r"not a function decorated with @mixlab.mixture_plugin"):
+    with pytest.raises(PluginError, match=r"declares no plugin API version; decorate it with @mixlab.mixture_plugin\(api=1\)"):
         get_mixture("undecorated", registry)
     with pytest.raises(PluginError, match=r"returns a spec named 'other'"):
         get_mixture("renamed", registry)
