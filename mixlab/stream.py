@@ -384,7 +384,7 @@ class MixtureStream:
         if task.name in self._data:
             rows = self._data[task.name]
         else:
-            rows = task.load("train", on_bad_row="skip") if self.on_bad_row == "skip" else task.load("train")
+            rows = task.load("train", on_bad_row=self.on_bad_row)
         n = int(self._sizes[tid])
         if not len(rows):
             raise DataError(f"task {task.name!r} declares {n} train examples but its data has no rows; "

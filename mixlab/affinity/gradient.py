@@ -68,16 +68,16 @@ def gradient_affinity(batches: Batches, *, model: Any = None, num_steps: int = 1
 
     for step in range(num_steps):
         data = [batches[name](step) for name in names]
-        with torch.no_grad():
-            before = torch.stack([loss(params, b) for b in data])
+        losses = [loss(params, b) for b in data]  # one forward per task: its value and its gradient
+        before = torch.stack(losses).detach()
         grads = []
-        for i, batch in enumerate(data):
-            grad = torch.autograd.grad(loss(params, batch), list(params.values()))
+        for i in range(len(data)):
+            grad = torch.autograd.grad(losses[i], list(params.values()))
             grads.append(grad)
             ahead = {n: p.detach() - lookahead_lr * g for (n, p), g in zip(params.items(), grad)}
             with torch.no_grad():
                 after = torch.stack([loss(ahead, b) for b in data])
-            total[i] += (1.0 - after / before).double().numpy()
+            total[i] += (1.0 - after / before).double().cpu().numpy()
         with torch.no_grad():  # the run's own step: SGD on the mean task loss
             for k, p in enumerate(params.values()):
                 p -= lr * sum(g[k] for g in grads) / len(grads)

@@ -14,9 +14,6 @@ from mixlab.registry.task import Task
 
 logger = logging.getLogger(__name__)
 
-_TEST_PLUGIN = PluginInfo(name="<test>", value="<in memory>", group=TASKS_GROUP, distribution="<test>", version="0")
-
-
 @dataclass(frozen=True, kw_only=True)
 class TaskRecord:
     """A task and the plugin (entry point, distribution, version) that provided it."""
@@ -42,8 +39,8 @@ class Registry:
     @classmethod
     def from_tasks(cls, tasks: Iterable[Task], *, distribution: str = "<test>") -> Registry:
         """A registry holding ``tasks`` directly, for tests and interactive use."""
-        plugin = _TEST_PLUGIN if distribution == "<test>" else PluginInfo(
-            name=distribution, value="<in memory>", group=TASKS_GROUP, distribution=distribution, version="0")
+        plugin = PluginInfo(name=distribution, value="<in memory>", group=TASKS_GROUP, distribution=distribution,
+                            version="0")
         return cls(TaskRecord(task=t, plugin=plugin) for t in tasks)
 
     # ----------------------------------------------------------------- lookup
@@ -115,7 +112,7 @@ def _duplicate_error(name: str, records: Sequence[TaskRecord]) -> DuplicateTaskE
     return DuplicateTaskError(f"task {name!r} is registered by {who}; uninstall one or rename the task")
 
 
-def load_registry(*, strict: bool = False, plugins: Iterable[str] | None = None, group: str = TASKS_GROUP) -> Registry:
+def load_registry(*, strict: bool = False, plugins: Iterable[str] | None = None) -> Registry:
     """Discover task plugins through entry points and build a :class:`Registry`.
 
     ``plugins`` restricts loading to the named entry points (others are not imported).
@@ -125,7 +122,7 @@ def load_registry(*, strict: bool = False, plugins: Iterable[str] | None = None,
     wanted = None if plugins is None else set(plugins)
     records: list[TaskRecord] = []
     errors: list[LoadError] = []
-    found = discover(group)
+    found = discover(TASKS_GROUP)
     if wanted is not None:
         missing = wanted - {info.name for info, _ in found}
         if missing:

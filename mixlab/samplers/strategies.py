@@ -81,13 +81,6 @@ def check_rates(rates: Mapping[str, float], where: str) -> dict[str, float]:
     return {name: float(rate) for name, rate in rates.items()}
 
 
-def _capped_power(n: float, scale: float, cap: float | None, temperature: float) -> float:
-    size = scale * n
-    if cap is not None:
-        size = min(size, cap)
-    return size ** (1.0 / temperature)
-
-
 @dataclass(frozen=True, kw_only=True)
 class Proportional(Strategy):
     """Examples-proportional mixing (T5 / ExMix): ``rate = min(scale·n, cap) ** (1 / temperature)``.
@@ -108,7 +101,7 @@ class Proportional(Strategy):
                   fix="use 1.0 for plain proportional mixing")
 
     def rates(self, tasks: Sequence[TaskLike]) -> dict[str, float]:
-        return {t.name: _capped_power(t.num_train, self.scale, self.cap, self.temperature) for t in tasks}
+        return {t.name: self.capped_size(t) ** (1.0 / self.temperature) for t in tasks}
 
     def capped_size(self, task: TaskLike) -> float:
         n = self.scale * task.num_train
@@ -133,7 +126,7 @@ class Temperature(Strategy):
         _cap("temperature strategy", self.cap)
 
     def rates(self, tasks: Sequence[TaskLike]) -> dict[str, float]:
-        return {t.name: _capped_power(t.num_train, 1.0, self.cap, self.temperature) for t in tasks}
+        return {t.name: self.capped_size(t) ** (1.0 / self.temperature) for t in tasks}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,10 +222,6 @@ class UniMax(Strategy):
             allocation[t.name] = give
             remaining -= give
         return {t.name: allocation[t.name] for t in tasks}
-
-    def capped_size(self, task: TaskLike) -> float:
-        return float(task.num_train)
-
 
 KINDS: dict[str, type[Strategy]] = {
     cls.kind: cls for cls in (Proportional, FamilyUniform, Uniform, Temperature, Explicit, UniMax)

@@ -163,7 +163,6 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------------
     def _train_step(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        self.model.train()
         with self.backend.autocast():
             logits = self.model(*(batch[k] for k in MODEL_KEYS))
         out = compute_loss(logits, batch["labels"], batch["decoder_task_ids"], len(self.task_names),
@@ -182,6 +181,7 @@ class Trainer:
         config, backend = self.config, self.backend
         window = _Window(len(self.task_names), backend.device)
         batches = Prefetcher(self.source.iterate(self.data_state), depth=2)
+        self.model.train()  # once, not per step; _evaluate switches back after its batches
         bar = tqdm(total=config.steps, initial=self.step, disable=not (progress and backend.is_main),
                    desc=config.name, unit="step")
         last: dict[str, Any] = {}
@@ -273,6 +273,7 @@ class Trainer:
                   "eval_accuracy": float(totals[1]) / target_tokens,
                   "eval_task_loss": {n: s / c for n, s, c in zip(source.task_names, sums, counts) if c > 0}}
         self.metrics.write(record)
+        self.model.train()
         return record
 
     def _save(self) -> Path | None:

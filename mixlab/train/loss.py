@@ -40,6 +40,7 @@ def muppet_weights(task_names: Sequence[str], output_sizes: Mapping[str, int]) -
 def compute_loss(logits: torch.Tensor, labels: torch.Tensor, task_ids: torch.Tensor, num_tasks: int, *,
                  z_loss: float = 0.0, task_weights: torch.Tensor | None = None) -> LossOutput:
     """The training loss and per-task statistics for one batch (no host syncs)."""
+    logits = logits.float()  # one fp32 copy of the logits for the cross-entropy and the z-loss
     ce, valid = token_cross_entropy(logits, labels)
     weight = valid.float()
     safe_ids = torch.where(task_ids >= 0, task_ids, torch.zeros_like(task_ids)).long().reshape(-1)
@@ -47,7 +48,7 @@ def compute_loss(logits: torch.Tensor, labels: torch.Tensor, task_ids: torch.Ten
     counts = torch.zeros(num_tasks, dtype=torch.float32, device=ce.device).scatter_add(0, safe_ids, weight.reshape(-1))
     per_token = ce
     if z_loss:
-        lse = torch.logsumexp(logits.float(), dim=-1) * weight
+        lse = torch.logsumexp(logits, dim=-1) * weight
         per_token = ce + z_loss * lse.square()
     if task_weights is not None:
         per_token = per_token * task_weights.to(per_token.device)[safe_ids].reshape(per_token.shape)
