@@ -7,11 +7,10 @@ import importlib
 
 import pytest
 
-MODULES = ["mixlab.affinity.graph", "mixlab.affinity.scores", "mixlab.affinity.compare",
-           "mixlab.affinity.grouping", "mixlab.affinity.propose", "mixlab.affinity.results"]
+MODULES = ["mixlab.affinity.graph", "mixlab.affinity.scores", "mixlab.affinity.compare"]  # those with examples
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_doctests(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0
+    assert result.attempted > 0 and result.failed == 0

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mixlab import DataError, Mixture, MixtureSpecError, ResumeError
+from mixlab import CallableSource, DataError, Mixture, MixtureSpecError, ResumeError
 from mixlab.samplers import strategies as S
 from mixlab.stream import MixtureStream, _permute
 from tests.samplers.helpers import assert_resumes_at_every_position, make_task, take
@@ -50,7 +50,11 @@ def test_same_seed_same_stream_and_seeds_differ():
 
 
 def test_schedule_does_not_advance_or_touch_data():
-    mix = Mixture.of([(make_task("s/boom", 3).model_copy(update={"source": TINY[0].source}), 1.0)], name="m")
+    def boom(split):
+        raise AssertionError("schedule() must not load data")
+
+    mix = Mixture.of([(make_task("s/boom", 3).model_copy(update={"source": CallableSource(fn=boom)}), 1.0)],
+                     name="m")
     stream = mix.stream(seed=0)
     first = take(stream.schedule(), 5)
     assert take(stream.schedule(), 5) == first

@@ -41,7 +41,11 @@ def test_torch_backend_single_cpu_process(tmp_path):
     backend.save(state, str(tmp_path / "s.pt"))
     loaded = backend.load(str(tmp_path / "s.pt"))
     assert torch.equal(loaded["model"]["weight"], model.weight.detach())
+    saved = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.zero_()  # so that a load that does nothing fails
     backend.load_state_dict(model, opt, loaded)
+    assert torch.equal(model.weight.detach(), saved)
     with backend.autocast():
         assert model(torch.ones(1, 2)).dtype == torch.float32
     backend.close()

@@ -76,6 +76,9 @@ def test_loss_per_task_sums_and_muppet():
     assert out.loss.item() == pytest.approx(math.log(8))
     assert out.task_loss_sums.tolist() == pytest.approx([math.log(8), 2 * math.log(8), 0.0])
     assert out.task_token_counts.tolist() == [1.0, 2.0, 0.0]
+    peaked = logits.clone()
+    peaked[0, 1, 4] = 5.0  # argmax equals the label at one real position only
+    assert compute_loss(peaked, labels, task_ids, 3).token_correct.item() == 1.0
     weights = torch.tensor(muppet_weights(["a", "b", "c"], {"a": 2, "b": 3}))
     scaled = compute_loss(logits, labels, task_ids, 3, task_weights=weights)
     assert scaled.loss.item() == pytest.approx(math.log(8) * (1 / math.log(2) + 2 / math.log(3)) / 3)
