@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -11,8 +12,9 @@ import numpy as np
 from mixlab.affinity.graph import gain_matrix, resolve_budget
 
 
-def plot_transfer(graph: nx.DiGraph, path: str | Path, *, budget: str | None = None, dpi: int = 120) -> Path:
-    """Write the figure to ``path`` (PNG) and return it.
+def plot_transfer(graph: nx.DiGraph, path: str | Path | None = None, *, budget: str | None = None,
+                  dpi: int = 120) -> Any:
+    """Write the figure to ``path`` (PNG) and return the path; without ``path``, return the Figure.
 
     matplotlib is imported here; the figure is drawn on its own Agg canvas, so the global
     pyplot backend is never switched.
@@ -58,6 +60,8 @@ def plot_transfer(graph: nx.DiGraph, path: str | Path, *, budget: str | None = N
     fig.colorbar(image, ax=ax_heat, label=f"relative gain over target baseline at {budget!r} (%)")
     ax_heat.set_title("gain matrix (%)")
     fig.tight_layout()
+    if path is None:
+        return fig
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png", dpi=dpi)

@@ -6,8 +6,6 @@ input becomes a visible note, never an exception.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import statistics
 from collections.abc import Mapping, Sequence
@@ -17,6 +15,7 @@ from mixlab.report import curves as cv
 from mixlab.report import figures
 from mixlab.report.html import cards, esc, figure, note, table
 from mixlab.report.rundir import Run
+from mixlab.samplers import plot
 
 #: the throughput card averages this many last logged values
 NUM_THROUGHPUT_LOGS = 10
@@ -106,14 +105,16 @@ def mixture_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
 
 def _mixture_plot(leaves: Sequence[cv.Leaf], cap: float | None, name: str,
                   capped: Mapping[str, float] | None = None) -> str:
-    """A data URI of ``mixlab rates --plot``'s figure (``mixlab.samplers.plot.plot_rates``: table rows, cap,
-    title) for the manifest's leaves; our own :func:`figures.mixture_figure` when sizes are missing or that
-    function is unavailable."""
-    plot_rates = _find_plot_rates()
-    if plot_rates is None or not all(leaf.num_examples for leaf in leaves):
+    """A data URI of ``mixlab rates --plot``'s figure (:func:`mixlab.samplers.plot.plot_rates`) for the
+    manifest's leaves; our own :func:`figures.mixture_figure` when the manifest has no task sizes.
+    A leaf's capped size is the manifest's ``num_capped``, else ``min(num_examples, cap)``."""
+    if not all(leaf.num_examples for leaf in leaves):
         return figures.to_data_uri(figures.mixture_figure(leaves, cap))
-    rows = ManifestRates(leaves, cap, name, capped).table()
-    return figures.to_data_uri(plot_rates(rows, cap=cap, title=f"mixture {name}: {len(rows)} tasks"))
+    capped = capped or {}
+    rows = [{"task": leaf.task, "family": leaf.family, "num_examples": leaf.num_examples,
+             "num_capped": capped.get(leaf.task, float(min(leaf.num_examples, cap) if cap else leaf.num_examples)),
+             "rate": leaf.rate} for leaf in leaves]
+    return figures.to_data_uri(plot.plot_rates(rows, cap=cap, title=f"mixture {name}: {len(rows)} tasks"))
 
 
 def _capped_sizes(manifest: Mapping[str, Any] | None) -> dict[str, float]:
@@ -126,37 +127,6 @@ def _capped_sizes(manifest: Mapping[str, Any] | None) -> dict[str, float]:
             if size is not None:
                 found[entry["name"]] = size
     return found
-
-
-def _find_plot_rates() -> Any:
-    """``plot_rates`` from the samplers (or the ``rates`` command), or ``None`` where neither module exists."""
-    for module in ("mixlab.samplers.plot", "mixlab.cli.rates"):
-        if importlib.util.find_spec(module) is None:
-            continue
-        found = getattr(importlib.import_module(module), "plot_rates", None)
-        if found is not None:
-            return found
-    return None
-
-
-class ManifestRates:
-    """The part of :class:`mixlab.Mixture` that ``plot_rates`` reads (``name``, ``table()``), from a manifest.
-
-    A leaf's capped size is the manifest's ``num_capped`` (``capped``), else ``min(num_examples, cap)``.
-    """
-
-    def __init__(self, leaves: Sequence[cv.Leaf], cap: float | None, name: str = "",
-                 capped: Mapping[str, float] | None = None) -> None:
-        self.name = name
-        self.cap = cap
-        capped = capped or {}
-        self._rows = [{"task": leaf.task, "family": leaf.family, "num_examples": leaf.num_examples,
-                       "num_capped": capped.get(leaf.task, float(min(leaf.num_examples or 0, cap) if cap
-                                                                 else leaf.num_examples or 0)),
-                       "rate": leaf.rate, "expected_examples": None, "epochs": None} for leaf in leaves]
-
-    def table(self, total_examples: int | None = None) -> list[dict[str, Any]]:
-        return [dict(row) for row in self._rows]
 
 
 def training_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:

@@ -1,17 +1,16 @@
 """The affinity part of the report: the transfer graph and gain heatmap of a results table.
 
-Uses ``mixlab.affinity`` (``transfer_graph``, ``plot_transfer``, ``node_scores``); if that
-package or its plot function is missing, or the table is invalid, the part is a note.
+Uses ``mixlab.affinity`` (``transfer_graph``, ``plot_transfer``, ``node_scores``); a missing or
+invalid table makes the part a note.
 """
 
 from __future__ import annotations
 
-import base64
-import importlib
-import tempfile
 from pathlib import Path
 
+from mixlab import affinity
 from mixlab.errors import MixlabError
+from mixlab.report import figures
 from mixlab.report.html import code_note, esc, figure, note, table
 
 SCORE_COLUMNS = ("average_gain", "in_strength", "out_strength", "sensitivity")
@@ -25,14 +24,8 @@ def affinity_section(results: Path | None) -> str:
     if not results.is_file():
         return note(f"Affinity not available: {results} does not exist.")
     try:
-        affinity = importlib.import_module("mixlab.affinity")
-    except ImportError as exc:
-        return note(f"Affinity not available: mixlab.affinity cannot be imported ({exc}).")
-    if not hasattr(affinity, "plot_transfer"):
-        return note("Affinity not available: this mixlab's affinity package has no plot_transfer().")
-    try:
         graph = affinity.transfer_graph(str(results))
-        uri = _plot_uri(affinity, graph)
+        uri = figures.to_data_uri(affinity.plot_transfer(graph))
         scores = affinity.node_scores(graph)
     except MixlabError as exc:  # an invalid table is the user's input: show the message, do not fail the report
         return code_note(f"Affinity not available: {results.name} is not a valid results table:", str(exc))
@@ -40,7 +33,7 @@ def affinity_section(results: Path | None) -> str:
     rows = [(node, *(_fmt(scores[node].get(c)) for c in SCORE_COLUMNS)) for node in sorted(scores)]
     return "\n".join([
         f"<p>From <code>{esc(results)}</code>: {graph.number_of_nodes()} nodes, "
-        f"{sum(1 for s, t in graph.edges if s != t)} transfer edges; gains relative to baseline "
+        f"{affinity.num_relations(graph)} transfer edges; gains relative to baseline "
         f"budget <code>{esc(budget)}</code>.</p>",
         figure(uri, "transfer graph and gain heatmap",
                "Left: transfer graph (green helps, red hurts, width = |gain|). Right: gain of each target "
@@ -48,13 +41,6 @@ def affinity_section(results: Path | None) -> str:
         "<h3>Node scores</h3>",
         table(("node", *SCORE_COLUMNS), rows, numeric=(1, 2, 3, 4), table_id="affinity-scores"),
     ])
-
-
-def _plot_uri(affinity, graph) -> str:
-    with tempfile.TemporaryDirectory(prefix="mixlab-report-") as folder:
-        path = affinity.plot_transfer(graph, Path(folder) / "affinity.png")
-        data = Path(path).read_bytes()
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def _fmt(value) -> str:
