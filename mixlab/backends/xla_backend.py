@@ -224,17 +224,8 @@ class XlaBackend(Backend):
         actual = {_clean(k): k for k in module.state_dict()}  # checkpoint name -> FSDPv2-wrapped name
         module.load_state_dict({actual.get(k, k): v for k, v in state["model"].items()})  # strict, like torch
         # copy_ into a sharded parameter keeps its sharding (checked in tests/backends/test_xla.py)
-        if optimizer is not None:
-            # a tensor learning rate is the loop's schedule handle: keep the object, not the saved copy
-            lrs = [group["lr"] for group in optimizer.param_groups]
+        if optimizer is not None:  # mixlab's Adafactor keeps the live lr tensor and moves "step" to the device
             optimizer.load_state_dict(state["optimizer"])
-            for group, lr in zip(optimizer.param_groups, lrs):
-                if isinstance(lr, torch.Tensor):
-                    group["lr"] = lr
-            for per_param in optimizer.state.values():  # torch keeps "step" on the CPU: move it back
-                for key, value in per_param.items():
-                    if isinstance(value, torch.Tensor) and value.device != self.device:
-                        per_param[key] = value.to(self.device)
 
     def seed(self, seed: int) -> None:
         torch.manual_seed(seed)

@@ -81,6 +81,20 @@ class Adafactor(torch.optim.Optimizer):
             state["exp_avg_sq"] = torch.zeros(p.shape, dtype=torch.float32, device=p.device)
         return state
 
+    def load_state_dict(self, state_dict: dict) -> None:
+        """As torch's, but keeps the live (tensor) learning rates and puts each ``step`` on its parameter's
+        device: torch replaces ``lr`` with the saved value (freezing the loop's schedule) and keeps
+        ``step`` on the CPU."""
+        lrs = [group["lr"] for group in self.param_groups]
+        super().load_state_dict(state_dict)
+        for group, lr in zip(self.param_groups, lrs):
+            if isinstance(lr, torch.Tensor):
+                group["lr"] = lr
+        for param, state in self.state.items():
+            step = state.get("step")
+            if isinstance(step, torch.Tensor) and step.device != param.device:
+                state["step"] = step.to(param.device)
+
     @torch.no_grad()
     def step(self, closure=None):
         loss = None
@@ -97,8 +111,6 @@ class Adafactor(torch.optim.Optimizer):
                 grad = (p.grad.full_tensor() if sharded else p.grad).float()
                 factored = self.is_factored(p.shape, group["factored_min_dim"])
                 state = self.state[p] if p in self.state and self.state[p] else self._init_state(p, factored)
-                if state["step"].device != p.device:  # Optimizer.load_state_dict keeps "step" on the CPU
-                    state["step"] = state["step"].to(p.device)
                 state["step"].add_(1.0)
                 beta2 = 1.0 - state["step"].pow(-group["decay_rate"])
                 squared = grad.square().add_(eps1)

@@ -141,8 +141,6 @@ class Trainer:
                               f"{self.backend.world_size}; resume with the same number of processes")
         self.backend.load_state_dict(self.model, self.optimizer, {"model": parts["model"],
                                                                   "optimizer": parts["optimizer"]})
-        for group in self.optimizer.param_groups:  # load_state_dict replaced our lr tensor with the saved one
-            group["lr"] = self.lr
         self.step = trainer["step"]
         self.data_state = trainer["data"][self.backend.rank]
         self.backend.set_rng_state(trainer["rng"][self.backend.rank])

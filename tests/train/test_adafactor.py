@@ -82,3 +82,15 @@ def test_state_round_trip_continues_identically():
 def test_bad_options_name_the_setting():
     with pytest.raises(ValueError, match="decay_rate must be > 0"):
         Adafactor([torch.nn.Parameter(torch.ones(2))], decay_rate=-0.8)
+
+
+def test_load_state_dict_keeps_the_live_learning_rate_tensor():
+    param = torch.nn.Parameter(torch.ones(4, 4))
+    first = Adafactor([param], lr=torch.tensor(0.01))
+    param.grad = torch.full((4, 4), 0.5)
+    first.step()
+    live = torch.tensor(0.02)
+    second = Adafactor([param], lr=live)
+    second.load_state_dict(first.state_dict())
+    assert second.param_groups[0]["lr"] is live  # the loop's schedule keeps driving it after a resume
+    assert second.state[param]["step"].item() == 1.0 and second.state[param]["step"].device == param.device
