@@ -142,9 +142,8 @@ class MixtureBatches:
         return batches(stream, self.tokenizer, self.batch_config, seed=self.seed, task_names=self.task_names)
 
     def iterate(self, state: dict[str, Any] | None = None) -> Iterator[tuple[Batch, dict[str, Any]]]:
-        options = {"on_bad_row": self.on_bad_row} if self.on_bad_row != "error" else {}
         stream = self.mixture.stream(self.seed, shard=self.shard, exhaustion=self.exhaustion, data=self.data,
-                                     **options)
+                                     on_bad_row=self.on_bad_row)
         skip = 0
         if state:
             _check_state(state, self.kind, self.shard)

@@ -11,6 +11,7 @@ checkpoint with the same batches (bit-identical losses on the torch CPU backend)
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import math
 import time
@@ -104,6 +105,7 @@ class Trainer:
         self.metrics = MetricsLog(self.out_dir, enabled=backend.is_main)
         self.step_fn = backend.compile(self._train_step)
         self.step, self.data_state = 0, None
+        self._eval_batches: list[dict[str, Any]] | None = None  # host batches of the eval split, made once
         backend.seed(config.seed * 1009 + backend.rank)
 
     # -- setup ---------------------------------------------------------------------------------
@@ -214,15 +216,11 @@ class Trainer:
 
     def _log(self, window: _Window) -> dict[str, Any]:
         backend = self.backend
-        totals = backend.to_host(backend.all_reduce_sum(window.vector()))
-        backend.sync()
+        loss_sum, correct, sums, counts = window.reduce(backend)  # to_host waits for the device
         seconds = time.perf_counter() - window.started
-        num_tasks = len(self.task_names)
-        loss_sum, correct = float(totals[0]), float(totals[1])
         # host-side counts of each process's own rows: gathered on the host, whatever the backend's device layout
         tokens = float(sum(backend.all_gather_object(window.tokens)))
         replicas = backend.world_size if backend.per_process_values else 1
-        sums, counts = totals[2:2 + num_tasks].tolist(), totals[2 + num_tasks:].tolist()
         target_tokens = sum(counts)
         record = {
             "step": self.step,
@@ -252,23 +250,18 @@ class Trainer:
         assert source is not None
         self.model.eval()
         window = _Window(len(source.task_names), self.backend.device)
-        iterator = source.iterate(None)  # the same eval batches every time
-        for _ in range(self.config.eval_batches):
-            try:
-                host_batch, _ = next(iterator)
-            except StopIteration:
-                break
+        if self._eval_batches is None:  # the same eval batches every time: made once
+            self._eval_batches = [b for b, _ in itertools.islice(source.iterate(None), self.config.eval_batches)]
+        for host_batch in self._eval_batches:
             batch = self.backend.to_device(host_batch)
             with self.backend.autocast():
                 logits = self.model(*(batch[k] for k in MODEL_KEYS))
             out = compute_loss(logits, batch["labels"], batch["decoder_task_ids"], len(source.task_names))
             window.add((out.loss, out.task_loss_sums, out.task_token_counts, out.token_correct))
-        totals = self.backend.to_host(self.backend.all_reduce_sum(window.vector()))
-        num_tasks = len(source.task_names)
-        sums, counts = totals[2:2 + num_tasks].tolist(), totals[2 + num_tasks:].tolist()
+        _, correct, sums, counts = window.reduce(self.backend)
         target_tokens = max(sum(counts), 1.0)
         record = {"step": self.step, "eval_loss": math.fsum(sums) / target_tokens,
-                  "eval_accuracy": float(totals[1]) / target_tokens,
+                  "eval_accuracy": correct / target_tokens,
                   "eval_task_loss": {n: s / c for n, s, c in zip(source.task_names, sums, counts) if c > 0}}
         self.metrics.write(record)
         self.model.train()
@@ -314,8 +307,12 @@ class _Window:
         self.correct += correct
         self.num_steps += 1
 
-    def vector(self) -> torch.Tensor:
-        return torch.cat([self.loss.reshape(1), self.correct.reshape(1), self.sums, self.counts])
+    def reduce(self, backend: Backend) -> tuple[float, float, list[float], list[float]]:
+        """Loss sum, correct tokens, per-task loss sums and token counts over all processes, on the host."""
+        vector = torch.cat([self.loss.reshape(1), self.correct.reshape(1), self.sums, self.counts])
+        totals = backend.to_host(backend.all_reduce_sum(vector))
+        n = self.num_tasks
+        return float(totals[0]), float(totals[1]), totals[2:2 + n].tolist(), totals[2 + n:].tolist()
 
 
 def batch_digest(batch: dict[str, Any]) -> str:
