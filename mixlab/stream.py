@@ -61,19 +61,21 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain
 from operator import call, getitem, itemgetter, length_hint
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from mixlab.errors import DataError, MixtureSpecError, ResumeError
+from mixlab.samplers.permutation import domain_bits as _domain_bits
 from mixlab.samplers.permutation import permute as _permute
 
 if TYPE_CHECKING:
     from mixlab.samplers.mixture import Mixture
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: per-epoch permutation over 2**bit_length(n - 1) (was a balanced Feistel)
 BLOCK_SIZE = 4096
 EXHAUSTION = ("repeat", "first", "all")
 _SCHEDULE_KEY = 0x5C4ED  # spawn-key tag of the schedule's uniform draws
@@ -157,10 +159,10 @@ class MixtureStream:
         self._names = list(rates)
         self._tasks = [tasks[n] for n in self._names]
         self._probs = np.array([rates[n] for n in self._names], dtype=np.float64)
-        self._cum = np.cumsum(self._probs)
-        self._cum /= self._cum[-1]
+        cum = np.cumsum(self._probs)
+        self._task_at = _GuidedInverseCdf(cum / cum[-1])
         self._sizes = np.array([t.num_train for t in self._tasks], dtype=np.int64)
-        self._half_bits = np.array([max(1, (int(n - 1).bit_length() + 1) // 2) for n in self._sizes], dtype=np.uint64)
+        self._bits = _domain_bits(self._sizes)
         self._keys = np.array([_task_key(self.seed, n) for n in self._names], dtype=np.uint64)
         self._fingerprint = _mixture_fingerprint(self._names, self._probs, self._sizes)
         unknown = sorted(set(data or {}) - set(self._names))
@@ -183,6 +185,12 @@ class MixtureStream:
 
     # ----------------------------------------------------------------- iteration
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        # per example, only C code runs: ``chain`` steps through each chunk's list iterator; the
+        # generator below resumes once per chunk of examples
+        return chain.from_iterable(self._chunks())
+
+    def _chunks(self) -> Iterator[Iterator[dict[str, Any]]]:
+        """An iterator over each chunk's examples, in order; ``cursor.pending`` tracks the one being handed out."""
         cursor = self._cursor
         cursor.sync()
         cursor.pending = None  # an abandoned iterator's block no longer moves the cursor
@@ -195,11 +203,11 @@ class MixtureStream:
                 examples = self._format_block(tids, indices)
                 if examples is None:  # a row, formatter or load failed: one by one, so the error comes in place
                     cursor.pending = None
-                    yield from self._format_each(cursor, positions, tids, indices)
+                    yield self._format_each(cursor, positions, tids, indices)
                     continue
                 pending = iter(examples)
                 cursor.pending = (pending, len(examples), positions.start, world)
-                yield from pending  # C-level delegation; state_dict() reads the position from ``pending``
+                yield pending  # state_dict() reads the position from what ``pending`` has left
                 cursor.sync()
 
     def _format_block(self, tids: np.ndarray, indices: np.ndarray) -> Sequence[dict[str, Any]] | None:
@@ -244,9 +252,9 @@ class MixtureStream:
             if set(map(type, outs)) != {dict}:
                 return None
             inputs, targets = list(map(_INPUTS, outs)), list(map(_TARGETS, outs))
+            if not (_all_text(inputs) and _all_text(targets)):
+                return None
         except Exception:  # broad: any failure is re-raised in place, as DataError, by Task.format
-            return None
-        if not (_all_text(inputs) and _all_text(targets)):
             return None
         return [{"task": t, "index": i, "inputs": a, "targets": b}
                 for t, i, a, b in zip(pick(self._names), indices, inputs, targets)]
@@ -258,9 +266,9 @@ class MixtureStream:
             if set(map(type, rows)) != {dict}:
                 return None
             texts = list(map(call, pick(self._text_getters), rows))
+            if not _all_text(texts):
+                return None
         except Exception:  # broad: any failure is re-raised in place, as DataError, by Task.format
-            return None
-        if not _all_text(texts):
             return None
         return [{"task": t, "index": i, "text": x} for t, i, x in zip(pick(self._names), indices, texts)]
 
@@ -336,7 +344,7 @@ class MixtureStream:
         all_tids = np.concatenate([d[2] for d in drawn])
         sizes = self._sizes[all_tids]
         epoch, offset = np.divmod(np.concatenate([d[3] for d in drawn]), sizes)
-        idx = _permute(offset.astype(np.uint64), sizes.astype(np.uint64), self._half_bits[all_tids],
+        idx = _permute(offset.astype(np.uint64), sizes.astype(np.uint64), self._bits[all_tids],
                        self._keys[all_tids], epoch.astype(np.uint64)).astype(np.int64)
         plans, at = {}, 0
         for b, start_counts, tids, _, end_counts, ends in drawn:
@@ -349,7 +357,7 @@ class MixtureStream:
         seq = np.random.SeedSequence(entropy=self.seed, spawn_key=(_SCHEDULE_KEY, block))
         u = np.random.Generator(np.random.PCG64(seq)).random(self.block_size)
         if self.exhaustion == "repeat":
-            return _inverse_cdf(self._cum, u), False
+            return self._task_at(u), False
         return self._draw_until_exhausted(u, start_counts)
 
     def _draw_until_exhausted(self, u: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -451,9 +459,10 @@ class MixtureStream:
                                bool(state.get("done", False)))
 
 
-def _all_text(values: list[Any]) -> bool:
-    """Whether every value is a ``str`` with some non-space character (what ``Task.format`` accepts); C-level passes."""
-    return set(map(type, values)) == {str} and "" not in values and not any(map(str.isspace, values))
+def _all_text(values: Iterable[Any]) -> bool:
+    """Whether every value is a ``str`` with some non-space character (what ``Task.format`` accepts), in one
+    C-level pass; raises ``TypeError`` on a value that is not a ``str``."""
+    return all(map(str.strip, values))
 
 
 def list_or(value: Any) -> Any:
@@ -468,6 +477,32 @@ def _concat(pieces: list[np.ndarray]) -> np.ndarray:
 def _inverse_cdf(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Index of the first cumulative probability above ``u`` (tasks with probability 0 never match)."""
     return np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1).astype(np.int64)
+
+
+class _GuidedInverseCdf:
+    """:func:`_inverse_cdf` for a fixed ``cum`` and ``u`` in ``[0, 1)``, through a guide table.
+
+    ``[0, 1)`` is cut into ``2**k`` equal buckets (at least 16 per task); a bucket that holds no
+    cumulative probability answers every ``u`` in it from the table, and only the ``u`` in the
+    few buckets that hold one are binary-searched. The answer is exactly :func:`_inverse_cdf`'s
+    (``u * 2**k`` is exact in floating point), about 4x faster for a hundred tasks.
+    """
+
+    def __init__(self, cum: np.ndarray) -> None:
+        self._cum = cum
+        self._scale = float(1 << min(20, max(10, (16 * len(cum) - 1).bit_length())))
+        edges = np.arange(int(self._scale) + 1, dtype=np.float64) / self._scale
+        low = np.searchsorted(cum, edges[:-1], side="right")  # answer at each bucket's left edge
+        self._answer = np.minimum(low, len(cum) - 1).astype(np.int64)
+        self._exact = low == np.searchsorted(cum, edges[1:], side="left")  # no boundary inside the bucket
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        bucket = (u * self._scale).astype(np.intp)
+        ids = self._answer[bucket]
+        search = np.flatnonzero(~self._exact[bucket])
+        if search.size:
+            ids[search] = _inverse_cdf(self._cum, u[search])
+        return ids
 
 
 def _occurrence(ids: np.ndarray, num_tasks: int) -> np.ndarray:

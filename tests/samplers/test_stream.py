@@ -8,11 +8,14 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from mixlab import CallableSource, DataError, Mixture, MixtureSpecError, ResumeError
 from mixlab.samplers import strategies as S
-from mixlab.stream import MixtureStream, _permute
+from mixlab.samplers.permutation import domain_bits
+from mixlab.stream import MixtureStream, _GuidedInverseCdf, _inverse_cdf, _permute
 from tests.samplers.helpers import assert_resumes_at_every_position, make_task, take
 
 TINY = [make_task("s/a", 2), make_task("s/b", 3), make_task("s/c", 5)]
@@ -39,8 +42,8 @@ def test_examples_and_golden_schedule():
     assert take(tiny_mix().stream(seed=123).schedule(), 12) == GOLDEN_123
 
 
-GOLDEN_123 = [("s/b", 0), ("s/c", 1), ("s/c", 0), ("s/c", 2), ("s/b", 1), ("s/c", 4), ("s/c", 3), ("s/c", 1),
-              ("s/b", 2), ("s/b", 1), ("s/a", 1), ("s/b", 2)]
+GOLDEN_123 = [("s/b", 2), ("s/c", 3), ("s/c", 4), ("s/c", 0), ("s/b", 1), ("s/c", 2), ("s/c", 1), ("s/c", 0),
+              ("s/b", 0), ("s/b", 1), ("s/a", 0), ("s/b", 0)]
 
 
 def test_same_seed_same_stream_and_seeds_differ():
@@ -109,18 +112,32 @@ def test_repeat_policy_reshuffles_each_epoch():
 
 
 def test_permutation_is_a_bijection():
-    for n in (1, 2, 3, 7, 64, 1000, 4097):
+    for n in (1, 2, 3, 4, 5, 7, 64, 65, 1000, 4097, 65_537):
         offsets = np.arange(n, dtype=np.uint64)
         full = np.full(n, n, dtype=np.uint64)
-        half = np.full(n, max(1, ((n - 1).bit_length() + 1) // 2), dtype=np.uint64)
-        out = _permute(offsets, full, half, np.full(n, 99, dtype=np.uint64), np.full(n, 3, dtype=np.uint64))
+        out = _permute(offsets, full, domain_bits(full), np.full(n, 99, dtype=np.uint64), np.full(n, 3, dtype=np.uint64))
         assert sorted(out.tolist()) == list(range(n))
 
 
-def test_permutation_first_element_is_uniform_over_epochs():
-    n, epochs = 10, 5000
-    out = _permute(np.zeros(epochs, dtype=np.uint64), np.full(epochs, n, dtype=np.uint64),
-                   np.full(epochs, 2, dtype=np.uint64), np.full(epochs, 7, dtype=np.uint64),
+@settings(max_examples=60, deadline=None)
+@given(weights=st.lists(st.one_of(st.just(0.0), st.floats(1e-9, 1e6)), min_size=1, max_size=300)
+       .filter(lambda w: sum(w) > 0), seed=st.integers(0, 2**32 - 1))
+def test_guided_inverse_cdf_is_exactly_searchsorted(weights, seed):
+    cum = np.cumsum(weights)
+    cum /= cum[-1]
+    guided = _GuidedInverseCdf(cum)
+    scale = guided._scale
+    u = np.concatenate([np.random.default_rng(seed).random(2000), np.arange(int(scale)) / scale, cum[cum < 1],
+                        np.nextafter(cum[cum < 1], 0), np.nextafter(cum[cum < 1], 1)])
+    u = u[(u >= 0) & (u < 1)]
+    assert np.array_equal(guided(u), _inverse_cdf(cum, u))  # bucket edges and every boundary included
+
+
+@pytest.mark.parametrize("n", [10, 20, 300])  # even and odd numbers of bits
+def test_permutation_first_element_is_uniform_over_epochs(n):
+    epochs = 500 * n if n < 100 else 30_000
+    sizes = np.full(epochs, n, dtype=np.uint64)
+    out = _permute(np.zeros(epochs, dtype=np.uint64), sizes, domain_bits(sizes), np.full(epochs, 7, dtype=np.uint64),
                    np.arange(epochs, dtype=np.uint64))
     assert stats.chisquare(np.bincount(out.astype(np.int64), minlength=n)).pvalue > 1e-3
 
@@ -157,7 +174,7 @@ def test_refuses_mismatched_state():
     other = Mixture.of([(TINY[0], 1.0), (TINY[1], 2.0), (TINY[2], 4.0)], name="tiny")
     with pytest.raises(ResumeError, match=r"saved mixture_fingerprint"):
         other.stream(seed=1).load_state_dict(state)
-    with pytest.raises(ResumeError, match=r"stream state version 0 is not 1"):
+    with pytest.raises(ResumeError, match=r"stream state version 0 is not 2"):
         tiny_mix().stream(seed=1).load_state_dict({**state, "version": 0})
 
 
@@ -258,7 +275,7 @@ def test_permutation_scalar_tail_and_plan_ahead_change_nothing(monkeypatch):
     rng = np.random.default_rng(0)
     n = rng.integers(1, 5000, size=3000).astype(np.uint64)
     args = (rng.integers(0, 1 << 62, size=3000).astype(np.uint64) % n, n,
-            np.array([max(1, (int(x - 1).bit_length() + 1) // 2) for x in n], dtype=np.uint64),
+            domain_bits(n),
             rng.integers(0, 1 << 63, size=3000, dtype=np.uint64), rng.integers(0, 9, size=3000).astype(np.uint64))
     monkeypatch.setattr(permutation, "SCALAR_TAIL", 0)
     all_numpy = _permute(*args)
