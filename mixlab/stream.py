@@ -80,7 +80,8 @@ STATE_VERSION = 2  # 2: per-epoch permutation over 2**bit_length(n - 1) (was a b
 BLOCK_SIZE = 4096
 EXHAUSTION = ("repeat", "first", "all")
 _SCHEDULE_KEY = 0x5C4ED  # spawn-key tag of the schedule's uniform draws
-_INPUTS, _TARGETS = itemgetter("inputs"), itemgetter("targets")
+_dict_get = dict.__getitem__  # raises TypeError on a formatter output that is not a dict
+_repeat_inputs, _repeat_targets = repeat("inputs"), repeat("targets")  # endless, so safe to share
 _CHUNK = 256  # examples formatted at a time: big enough to amortise, small enough to stay in cache
 _PLAN_AHEAD = 4  # blocks planned together (one permutation call: cycle-walking's tail is paid once)
 
@@ -242,18 +243,14 @@ class MixtureStream:
         return itemgetter(*np.argsort(np.concatenate([sup, text])).tolist())(merged)  # back in position order
 
     def _supervised_examples(self, tids: list[int], indices: list[int]) -> list[dict[str, Any]] | None:
-        # every pass but the formatter calls and the final dicts runs in C (map / itemgetter), so the
-        # scattered rows and strings are fetched with many memory reads in flight at once
+        # every pass but the formatter calls and the final dicts runs in C (map / itemgetter); a pass through
+        # a ``dict`` method raises TypeError on anything else, which sends the chunk to the careful path
         pick = itemgetter(*tids) if len(tids) > 1 else lambda seq: (seq[tids[0]],)
         try:
             rows = list(map(getitem, pick(self._rows), indices))
-            if set(map(type, rows)) != {dict}:  # BadRow placeholders, other mappings: Task.format decides
-                return None
-            _touch_tables(rows)
+            _touch_tables(rows)  # rows are dicts (BadRow placeholders, other mappings: Task.format decides)
             outs = list(map(call, pick(self._formatters), rows))
-            if set(map(type, outs)) != {dict}:
-                return None
-            inputs, targets = list(map(_INPUTS, outs)), list(map(_TARGETS, outs))
+            inputs, targets = list(map(_dict_get, outs, _repeat_inputs)), list(map(_dict_get, outs, _repeat_targets))
             if not (_all_text(inputs) and _all_text(targets)):
                 return None
         except Exception:  # broad: any failure is re-raised in place, as DataError, by Task.format
@@ -265,8 +262,7 @@ class MixtureStream:
         pick = itemgetter(*tids) if len(tids) > 1 else lambda seq: (seq[tids[0]],)
         try:
             rows = list(map(getitem, pick(self._rows), indices))
-            if set(map(type, rows)) != {dict}:
-                return None
+            _touch_tables(rows)
             texts = list(map(call, pick(self._text_getters), rows))
             if not _all_text(texts):
                 return None
@@ -470,7 +466,8 @@ def _all_text(values: Iterable[Any]) -> bool:
 def _touch_tables(rows: list[dict[str, Any]]) -> None:
     """Read every row's hash table in one tight C loop (a lookup of a key that is almost never there),
     so that the formatter calls that follow find it in cache: the table reads of many rows overlap
-    instead of each waiting on main memory in turn. Changes nothing; runs no user code (str keys)."""
+    instead of each waiting on main memory in turn. Changes nothing and runs no user code (str keys);
+    raises ``TypeError`` if a row is not a ``dict``."""
     deque(map(dict.__contains__, rows, repeat("\0mixlab")), maxlen=0)
 
 

@@ -318,6 +318,26 @@ def test_fast_path_refuses_what_task_format_refuses():
         list(stream)
 
 
+def test_mappings_that_are_not_dicts_give_the_same_examples():
+    """Rows and formatter outputs that are other mappings (or dict subclasses) leave the C-level fast path
+    for ``Task.format``, which accepts them: the examples are the same as with plain dicts."""
+    import collections
+    import types
+
+    rows = [{"x": f"r{i}"} for i in range(40)]
+    task = make_task("s/m", 40)
+    mix = Mixture.of([(task, 1.0)], name="m")
+    expected = list(mix.stream(seed=2, data={"s/m": rows}, exhaustion="first"))
+    proxies = [types.MappingProxyType(r) for r in rows]
+    assert list(mix.stream(seed=2, data={"s/m": proxies}, exhaustion="first")) == expected
+    ordered = [collections.OrderedDict(r) for r in rows]
+    assert list(mix.stream(seed=2, data={"s/m": ordered}, exhaustion="first")) == expected
+    for wrap in (collections.OrderedDict, types.MappingProxyType, collections.UserDict):
+        odd = task.model_copy(update={"formatter": lambda r, wrap=wrap: wrap(task.formatter(r))})
+        stream = Mixture.of([(odd, 1.0)], name="m").stream(seed=2, data={"s/m": rows}, exhaustion="first")
+        assert list(stream) == expected
+
+
 def test_skip_policy_counts_bad_rows_and_refuses_unknown_policies():
     rows = [{"x": f"r{i}"} for i in range(6)]
     rows[2] = {"x": ""}
