@@ -12,7 +12,13 @@ best run reported (the machine may be shared). Prints steps/s, target tokens/s (
 tokens in a step), their ratios, and each input pipeline's share of step time. Falls back to
 synthetic copy-task data when the ``mixlab-wordnet`` plugin is not installed.
 
+On a GPU (``--model base --precision auto``: bf16 autocast on CUDA for both loops) it also prints
+model FLOPs utilisation: ``6 x (encoder params x encoder tokens + decoder params x decoder tokens)``
+plus attention's ``12 x layers x length^2 x heads x d_kv`` terms, over the chip's dense bf16 peak.
+
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_train.py [--steps 40] [--batch-size 16]
+    python benchmarks/bench_train.py --model base --precision auto --batch-size 64 \
+        --input-length 512 --target-length 114 --steps 30 --repeats 2      # on a CUDA machine
 """
 
 from __future__ import annotations
@@ -36,10 +42,10 @@ def make_config(args: argparse.Namespace, out_dir: str, data: str) -> mixlab.Pre
 
         extra = {"mixture": "wordnet-ext5", "tokenizer": mixlab_wordnet.tokenizer_path()}
     return mixlab.PretrainConfig(
-        name="bench", model="tiny", data=data, batch_size=args.batch_size, input_length=args.input_length,
+        name="bench", model=args.model, data=data, batch_size=args.batch_size, input_length=args.input_length,
         target_length=args.target_length, steps=args.warmup + args.steps, warmup_steps=10, learning_rate=0.01,
         log_interval=args.warmup, checkpoint_interval=0, out_dir=out_dir, seed=0,
-        backend={"precision": "fp32"}, **extra)
+        backend={"precision": args.precision, "compile": args.compile, "compile_model": args.compile}, **extra)
 
 
 def run_mixlab(config: mixlab.PretrainConfig, args: argparse.Namespace) -> dict:
@@ -85,8 +91,11 @@ def run_hf(config: mixlab.PretrainConfig, vocab_size: int, data: list[dict], arg
 
     from mixlab.train import PRESETS, build_model
 
-    loader = DataLoader(data, batch_size=None, shuffle=False, num_workers=0)
-    model = build_model(PRESETS["tiny"], vocab_size, seed=config.seed).train()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    bf16 = args.precision == "bf16" or (args.precision == "auto" and device.type == "cuda")
+    loader = DataLoader(data, batch_size=None, shuffle=False, num_workers=0, pin_memory=device.type == "cuda")
+    model = build_model(PRESETS[args.model], vocab_size, seed=config.seed).to(device).train()
+    forward = torch.compile(model) if args.compile else model
     optimizer = Adafactor(model.parameters(), lr=0.01, scale_parameter=True, relative_step=False,
                           warmup_init=False)
     data_seconds = seconds = 0.0
@@ -94,9 +103,10 @@ def run_hf(config: mixlab.PretrainConfig, vocab_size: int, data: list[dict], arg
     iterator = iter(loader)
     for step in range(args.warmup + args.steps):
         start = time.perf_counter()
-        batch = next(iterator)
+        batch = {k: v.to(device, non_blocking=True) for k, v in next(iterator).items()}
         fetched = time.perf_counter()
-        loss = model(**batch).loss
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = forward(**batch).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -117,6 +127,10 @@ def main() -> int:
     parser.add_argument("--input-length", type=int, default=128)
     parser.add_argument("--target-length", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each loop; the best is reported")
+    parser.add_argument("--model", default="tiny", help="T5.1.1 preset: tiny, small, base, large, xl, xxl")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"],
+                        help="auto: bf16 autocast on CUDA, fp32 on CPU")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model in both loops")
     args = parser.parse_args()
 
     try:
@@ -125,7 +139,8 @@ def main() -> int:
         data = "mixture"
     except ImportError:
         data = "synthetic"
-    torch.set_num_threads(1)
+    if not torch.cuda.is_available():
+        torch.set_num_threads(1)
     runs: dict[str, list[dict]] = {"mixlab": [], "hf": []}
     with tempfile.TemporaryDirectory() as out_dir:
         config = make_config(args, out_dir, data)
@@ -139,19 +154,57 @@ def main() -> int:
             runs["hf"].append(run_hf(config, vocab, hf_data, args))
     ours, theirs = (max(runs[k], key=lambda r: r["steps_per_s"]) for k in ("mixlab", "hf"))  # best of repeats
     report = {
-        "data": config.mixture if data == "mixture" else "synthetic", "model": "tiny", "batch_size": args.batch_size,
+        "data": config.mixture if data == "mixture" else "synthetic", "model": args.model, "batch_size": args.batch_size,
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu", "precision": args.precision, "compile": args.compile,
         "lengths": [args.input_length, args.target_length], "timed_steps": args.steps, "repeats": args.repeats,
         "all_steps_per_s": {k: [round(r["steps_per_s"], 2) for r in v] for k, v in runs.items()},
         "mixlab": ours, "hf": theirs,
         "steps_per_s_ratio": ours["steps_per_s"] / theirs["steps_per_s"],
         "target_tokens_per_s_ratio": ours["target_tokens_per_s"] / theirs["target_tokens_per_s"],
     }
+    flops = step_flops(config, vocab, args)
+    peak = peak_flops()
+    for key, run in (("mixlab", ours), ("hf", theirs)):
+        run["model_tflops_per_s"] = flops * run["steps_per_s"] / 1e12
+        if peak:
+            run["mfu"] = flops * run["steps_per_s"] / peak
+    report["model_flops_per_step"] = flops
+    report["peak_flops"] = peak
     print(json.dumps(report, indent=1))
     print(f"mixlab {ours['steps_per_s']:.2f} steps/s vs HF {theirs['steps_per_s']:.2f} steps/s "
           f"(x{report['steps_per_s_ratio']:.2f}); target tokens/s x{report['target_tokens_per_s_ratio']:.2f}; "
           f"input pipeline {100 * ours['data_share']:.1f}% of mixlab's step time "
           f"(HF, pre-tokenised: {100 * theirs['data_share']:.1f}%)")
+    if peak:
+        print(f"MFU (dense bf16 peak {peak / 1e12:.0f} TFLOP/s): mixlab {100 * ours['mfu']:.1f}%, "
+              f"HF {100 * theirs['mfu']:.1f}%; mixlab {ours['target_tokens_per_s']:,.0f} target tokens/s")
     return 0
+
+
+def step_flops(config: mixlab.PretrainConfig, vocab_size: int, args: argparse.Namespace) -> float:
+    """Model FLOPs of one training step (forward + backward) over every position of the batch."""
+    from mixlab.train import PRESETS, build_model
+
+    shape = PRESETS[args.model]
+    with torch.device("meta"):
+        model = build_model(shape, vocab_size, seed=0)
+    count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
+    embed = model.shared.weight.numel()
+    encoder = count(model.encoder) - embed
+    decoder = count(model.decoder) - embed + model.lm_head.weight.numel()
+    rows, enc, dec = args.batch_size, args.input_length, args.target_length
+    attention = 12 * shape["num_heads"] * shape["d_kv"] * rows * (
+        shape["num_layers"] * enc * enc + shape["num_decoder_layers"] * (dec * dec + dec * enc))
+    return 6.0 * rows * (encoder * enc + decoder * dec) + attention
+
+
+def peak_flops() -> float | None:
+    """Dense bf16 peak of the CUDA device, for the chips we know; ``None`` elsewhere."""
+    if not torch.cuda.is_available():
+        return None
+    name = torch.cuda.get_device_name()
+    known = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12}
+    return next((value for chip, value in known.items() if chip in name), None)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ class TorchBackend(Backend):
 
     def __init__(self, *, device: str | None = None, **options: Any) -> None:
         super().__init__(**options)
-        self._device_name = device
+        self._device_name = None if device == "auto" else device
         self._device: torch.device | None = None
 
     # -- process group -------------------------------------------------------------------------
@@ -34,10 +34,18 @@ class TorchBackend(Backend):
         self.world_size = int(env.get("WORLD_SIZE", "1"))
         self.rank = int(env.get("RANK", "0"))
         self.local_rank = int(env.get("LOCAL_RANK", "0"))
+        if (self._device_name or "").startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(f"backend device {self._device_name!r}, but torch {torch.__version__} sees no CUDA "
+                              f"device; fix: set the backend's device to 'auto' or 'cpu'")
         cuda = torch.cuda.is_available() and self._device_name in (None, "cuda")
         if self._device_name not in (None, "cuda", "cpu"):
             self._device = torch.device(self._device_name)
         elif cuda:
+            count = torch.cuda.device_count()
+            if self.local_rank >= count:
+                raise ConfigError(f"process {self.rank} has LOCAL_RANK {self.local_rank}, but this host has {count} "
+                                  f"CUDA device(s); fix: launch at most {count} processes per host (torchrun "
+                                  f"--nproc_per_node {count}), or set the backend's device to 'cpu'")
             self._device = torch.device("cuda", self.local_rank)
             torch.cuda.set_device(self._device)
         else:
@@ -47,7 +55,8 @@ class TorchBackend(Backend):
             torch.distributed.init_process_group(backend=backend, rank=self.rank, world_size=self.world_size)
             self._owns_group = True
         if self.precision == "auto":
-            self.precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
+            on_cuda = self._device.type == "cuda"
+            self.precision = "bf16" if on_cuda and torch.cuda.is_bf16_supported() else "fp32"
         if self.parallel == "auto":
             self.parallel = "ddp" if self.world_size > 1 else "none"
         if self.parallel == "none" and self.world_size > 1:

@@ -69,9 +69,19 @@ class BackendSpec(_Section):
     precision: Literal[PRECISIONS] = "auto"  # type: ignore[valid-type]
     parallel: Literal[PARALLELISM] = "auto"  # type: ignore[valid-type]
     compile_model: bool = Field(default=False, description="torch.compile the model (torch backend)")
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+                        description="torch backend: 'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'")
+
+    @model_validator(mode="after")
+    def _device_is_torch_only(self) -> BackendSpec:
+        if self.name == "xla" and self.device != "auto":
+            raise ValueError(f"device {self.device!r} is for the torch backend; the xla backend uses every "
+                             f"device PJRT gives it (set PJRT_DEVICE); fix: leave device at 'auto'")
+        return self
 
     def options(self) -> dict[str, Any]:
-        return {"precision": self.precision, "parallel": self.parallel, "compile_model": self.compile_model}
+        options = {"precision": self.precision, "parallel": self.parallel, "compile_model": self.compile_model}
+        return {**options, "device": self.device} if self.name == "torch" else options
 
 
 class PretrainConfig(Spec):

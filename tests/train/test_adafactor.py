@@ -94,3 +94,34 @@ def test_load_state_dict_keeps_the_live_learning_rate_tensor():
     second.load_state_dict(first.state_dict())
     assert second.param_groups[0]["lr"] is live  # the loop's schedule keeps driving it after a resume
     assert second.state[param]["step"].item() == 1.0 and second.state[param]["step"].device == param.device
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+@pytest.mark.parametrize("scale_parameter", [True, False])
+def test_same_shape_parameters_updated_together_match_one_by_one(monkeypatch, weight_decay, scale_parameter):
+    """On CPU/CUDA parameters of one shape are stacked (a few kernels per shape, not ~20 per parameter);
+    the result is the one-by-one update's, up to float summation order."""
+    from mixlab.train import adafactor
+
+    shapes = [(130, 140)] * 3 + [(8, 16)] * 4 + [(5,)] * 2 + [(3, 4, 6)] * 2 + [()]
+
+    def run():
+        gen = torch.Generator().manual_seed(3)
+        params = [torch.nn.Parameter(torch.randn(s, generator=gen)) for s in shapes]
+        opt = Adafactor(params, lr=torch.tensor(0.05), weight_decay=weight_decay, scale_parameter=scale_parameter)
+        for _ in range(5):
+            for p in params:
+                p.grad = torch.randn(p.shape, generator=gen)
+            opt.step()
+        return params, opt
+
+    stacked, opt = run()
+    monkeypatch.setattr(adafactor, "_STACK_ELEMENTS", 130 * 140 * 2)  # stacks of at most 2 of the largest
+    chunked, _ = run()
+    monkeypatch.setattr(adafactor, "_STACKED", ())
+    single, _ = run()
+    for a, b, c in zip(stacked, chunked, single):
+        torch.testing.assert_close(a, c, rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(b, c, rtol=1e-6, atol=1e-7)
+    assert all(opt.state[p]["step"].item() == 5.0 for p in stacked)
+    assert opt.state[stacked[0]]["exp_avg_sq_row"].shape == (130,)  # the state stays per parameter
