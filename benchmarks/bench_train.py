@@ -45,7 +45,7 @@ def make_config(args: argparse.Namespace, out_dir: str, data: str) -> mixlab.Pre
         name="bench", model=args.model, data=data, batch_size=args.batch_size, input_length=args.input_length,
         target_length=args.target_length, steps=args.warmup + args.steps, warmup_steps=10, learning_rate=0.01,
         log_interval=args.warmup, checkpoint_interval=0, out_dir=out_dir, seed=0,
-        backend={"precision": args.precision, "compile": args.compile, "compile_model": args.compile}, **extra)
+        backend={"precision": args.precision, "compile_model": args.compile}, **extra)
 
 
 def run_mixlab(config: mixlab.PretrainConfig, args: argparse.Namespace) -> dict:
