@@ -188,7 +188,9 @@ def step_flops(config: mixlab.PretrainConfig, vocab_size: int, args: argparse.Na
     shape = PRESETS[args.model]
     with torch.device("meta"):
         model = build_model(shape, vocab_size, seed=0)
-    count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
+    def count(module: torch.nn.Module) -> int:
+        return sum(p.numel() for p in module.parameters())
+
     embed = model.shared.weight.numel()
     encoder = count(model.encoder) - embed
     decoder = count(model.decoder) - embed + model.lm_head.weight.numel()

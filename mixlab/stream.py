@@ -61,8 +61,8 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain, repeat
 from operator import call, getitem, itemgetter, length_hint
 from typing import TYPE_CHECKING, Any, Literal
@@ -491,7 +491,7 @@ class _GuidedInverseCdf:
     ``[0, 1)`` is cut into ``2**k`` equal buckets (at least 16 per task); a bucket that holds no
     cumulative probability answers every ``u`` in it from the table, and only the ``u`` in the
     few buckets that hold one are binary-searched. The answer is exactly :func:`_inverse_cdf`'s
-    (``u * 2**k`` is exact in floating point), about 4x faster for a hundred tasks.
+    (``u * 2**k`` is exact in floating point), about twice as fast for a hundred tasks.
     """
 
     def __init__(self, cum: np.ndarray) -> None:

@@ -137,8 +137,9 @@ class Adafactor(torch.optim.Optimizer):
             p.copy_(master)
 
     def _state(self, p: torch.Tensor, group: dict) -> dict:
-        if p in self.state and self.state[p]:
-            return self.state[p]
+        state = self.state.get(p)  # ``self.state`` is a defaultdict: ``get`` adds nothing
+        if state:
+            return state
         return self._init_state(p, self.is_factored(p.shape, group["factored_min_dim"]))
 
     def _updates(self, group: dict, grads: torch.Tensor, params: list[torch.Tensor],
