@@ -26,6 +26,12 @@ class Ragged:
         return cls(values.astype(np.int32, copy=False), lengths)
 
     @classmethod
+    def empty(cls, lengths: np.ndarray) -> Ragged:
+        """Rows of the given lengths, values not yet written (to fill in place)."""
+        lengths = np.asarray(lengths, dtype=np.int64)
+        return cls(np.empty(int(lengths.sum()), dtype=np.int32), lengths)
+
+    @classmethod
     def concat(cls, parts: Sequence[Ragged]) -> Ragged:
         if not parts:
             return cls(np.zeros(0, np.int32), np.zeros(0, np.int64))

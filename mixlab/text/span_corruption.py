@@ -70,29 +70,36 @@ def corruption_lengths(input_length: int, noise_density: float = NOISE_DENSITY,
     return raw, corrupted_lengths(raw, noise_density, mean_noise_span_length)[1]
 
 
-def _random_partition(num_items: np.ndarray, num_parts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _random_partition(num_items: np.ndarray, num_parts: np.ndarray, uniform: np.ndarray) -> np.ndarray:
     """``[B, max(num_parts)]`` part sizes: row b splits ``num_items[b]`` into ``num_parts[b]`` positive parts.
 
     Uniform over compositions: a uniformly random subset of ``num_parts - 1`` of the cut points
     ``1 .. num_items - 1``, drawn with Floyd's algorithm for all rows at once (one vector step per
-    part, never per token). Parts past ``num_parts[b]`` are 0; ``num_items == 0`` gives one empty part.
+    part, never per token) from ``uniform`` (``[B, >= max(num_parts) - 1]`` draws in [0, 1)).
+    Parts past ``num_parts[b]`` are 0; ``num_items == 0`` gives one empty part.
     """
     batch = len(num_items)
     num_cuts, num_points = num_parts - 1, num_items - 1
     width = int(num_cuts.max(initial=0))
-    cuts = np.zeros((batch, width), dtype=np.int64)
     if width:
-        taken = np.zeros((batch, int(num_points.max()) + 2), dtype=bool)
-        uniform = rng.random((batch, width))
-        rows = np.arange(batch)
-        for i in range(width):  # Floyd: j runs over the last num_cuts points; t uniform in 1..j
-            active = i < num_cuts
-            j = np.where(active, num_points - num_cuts + i + 1, 0)
-            t = 1 + (uniform[:, i] * j).astype(np.int64)
-            pick = np.where(taken[rows, t], j, t)
-            taken[rows[active], pick[active]] = True
-            cuts[:, i] = np.where(active, pick, num_items)
+        # Floyd, step i for every row at once: j runs over the last num_cuts points, t is uniform in 1..j,
+        # and j is taken instead when t already is; a row past its last cut marks point 0 (never a cut)
+        step = np.arange(width)
+        active = step < num_cuts[:, None]
+        j = np.where(active, (num_points - num_cuts)[:, None] + step + 1, 0)
+        t = np.where(active, 1 + (uniform[:, :width] * j).astype(np.intp), 0)
+        stride = int(num_points.max()) + 2
+        taken = np.zeros(batch * stride, dtype=bool)  # row b's point p at b * stride + p
+        base = (np.arange(batch) * stride)[:, None]
+        t, j = (t + base).T.copy(), (j + base).T.copy()  # step-major: each step reads contiguous memory
+        cuts = np.empty((width, batch), dtype=np.intp)
+        for i in range(width):  # one gather and one scatter per step, never per token
+            cuts[i] = np.where(taken[t[i]], j[i], t[i])
+            taken[cuts[i]] = True
+        cuts = np.where(active, cuts.T - base, num_items[:, None])
         cuts.sort(axis=1)
+    else:
+        cuts = np.zeros((batch, 0), dtype=np.int64)
     bounds = np.concatenate([np.zeros((batch, 1), np.int64), cuts, num_items[:, None]], axis=1)
     return np.diff(bounds, axis=1)
 
@@ -100,12 +107,19 @@ def _random_partition(num_items: np.ndarray, num_parts: np.ndarray, rng: np.rand
 _KEPT, _NOISE, _EOS = 0, 1, 2
 
 
-def _layout(lengths: np.ndarray, rng: np.random.Generator, noise_density: float, mean_noise_span_length: float,
-            t5_compatible: bool, num_sentinels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row, the segments in order: ``(sizes, kinds, span index)``, each ``[B, 2 * max_spans + 1]``.
+class _Draws(NamedTuple):
+    """Every random number one batch's corruption uses, drawn up front so that rows can be corrupted in
+    chunks with the same result: cut-point uniforms for the noise and the kept parts, and the coin."""
 
-    Kinds are kept / noise alternating (see the module docstring), then one EOS segment of size 1.
-    """
+    noise: np.ndarray
+    kept: np.ndarray
+    noise_first: np.ndarray
+
+
+def _counts_and_draws(lengths: np.ndarray, rng: np.random.Generator, noise_density: float,
+                      mean_noise_span_length: float, t5_compatible: bool,
+                      num_sentinels: int) -> tuple[np.ndarray, np.ndarray, _Draws]:
+    """``(num_noise, num_spans, draws)`` per row, after checking that every row can be corrupted."""
     if lengths.size and lengths.min() < 1:
         raise DataError(f"span corruption: row {int(np.argmin(lengths))} is empty; fix: drop empty sequences first")
     num_noise, num_spans = noise_counts(lengths, noise_density, mean_noise_span_length)
@@ -116,10 +130,23 @@ def _layout(lengths: np.ndarray, rng: np.random.Generator, noise_density: float,
             f"only {num_sentinels} sentinels exist; fix: cut sequences shorter (a smaller input_length) "
             "or raise mean_noise_span_length"
         )
-    batch = len(lengths)
-    noise_parts = _random_partition(num_noise, num_spans, rng)
-    kept_parts = _random_partition(lengths - num_noise, num_spans, rng)
+    batch, width = len(lengths), int(num_spans.max(initial=1)) - 1
+    noise = rng.random((batch, width)) if width else np.zeros((batch, 0))
+    kept = rng.random((batch, width)) if width else np.zeros((batch, 0))
     noise_first = np.zeros((batch, 1), bool) if t5_compatible else rng.random((batch, 1)) < 0.5
+    return num_noise, num_spans, _Draws(noise, kept, noise_first)
+
+
+def _segments(lengths: np.ndarray, num_noise: np.ndarray, num_spans: np.ndarray,
+              draws: _Draws) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, the segments in order: ``(sizes, kinds, span index)``, each ``[B, 2 * max_spans + 1]``.
+
+    Kinds are kept / noise alternating (see the module docstring), then one EOS segment of size 1.
+    """
+    batch = len(lengths)
+    noise_parts = _random_partition(num_noise, num_spans, draws.noise)
+    kept_parts = _random_partition(lengths - num_noise, num_spans, draws.kept)
+    noise_first = draws.noise_first
     first = np.where(noise_first, noise_parts, kept_parts)
     second = np.where(noise_first, kept_parts, noise_parts)
     sizes = np.concatenate([np.stack([first, second], axis=2).reshape(batch, -1), np.ones((batch, 1), np.int64)], 1)
@@ -137,7 +164,9 @@ def noise_mask(lengths: Sequence[int] | np.ndarray, rng: np.random.Generator, *,
     Positions past a row's length are False / 0. Same random draws as ``span_corrupt`` with the same rng.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
-    sizes, kinds, span = _layout(lengths, rng, noise_density, mean_noise_span_length, t5_compatible, num_sentinels)
+    num_noise, num_spans, draws = _counts_and_draws(lengths, rng, noise_density, mean_noise_span_length,
+                                                    t5_compatible, num_sentinels)
+    sizes, kinds, span = _segments(lengths, num_noise, num_spans, draws)
     flat_kind = np.repeat(kinds.ravel(), sizes.ravel())
     flat_span = np.repeat(span.ravel(), sizes.ravel())
     with_eos = Ragged(flat_kind, lengths + 1)
@@ -164,35 +193,47 @@ def span_corrupt(tokens: Sequence[Sequence[int] | np.ndarray] | Ragged, *, vocab
     Works on the flat concatenation of the rows (each with EOS appended): a few numpy passes in all.
     """
     rows = tokens if isinstance(tokens, Ragged) else Ragged.from_rows(tokens)
-    sizes, kinds, span = _layout(rows.lengths, rng, noise_density, mean_noise_span_length, t5_compatible,
-                                 num_sentinels)
-    # every output is a gather from `source`: the tokens, then EOS, then sentinels 0, 1, 2, ...
-    num_tokens = len(rows.values)
-    source = np.concatenate([rows.values, np.array([eos_id], np.int32),
-                             (vocab_size - 1 - np.arange(num_sentinels)).astype(np.int32)])
-    start = rows.offsets[:-1, None] + np.cumsum(sizes, axis=1) - sizes  # where each segment starts in tokens
-    noise, eos = kinds == _NOISE, kinds == _EOS
-    sentinel_at = num_tokens + 1 + span
-    has_tokens = (sizes > 0).astype(np.int64)
-    # inputs: a kept segment as is, a noise segment as its sentinel, then EOS
-    in_src = np.where(noise, sentinel_at, np.where(eos, num_tokens, start))
-    in_len = np.where(noise, has_tokens, sizes)
-    # targets: per segment two pieces, (sentinel, noise tokens) for noise, (-, EOS) for the EOS segment
-    t_src = np.stack([sentinel_at, np.where(eos, num_tokens, start)], axis=2)
-    t_len = np.stack([np.where(noise, has_tokens, 0), np.where(noise | eos, sizes, 0)], axis=2)
-    num_noise, num_spans = noise_counts(rows.lengths, noise_density, mean_noise_span_length)
-    return Corrupted(Ragged(_gather(source, in_src.ravel(), in_len.ravel()), rows.lengths - num_noise + num_spans + 1),
-                     Ragged(_gather(source, t_src.ravel(), t_len.ravel()), num_noise + num_spans + 1))
+    lengths = rows.lengths
+    num_noise, num_spans, draws = _counts_and_draws(lengths, rng, noise_density, mean_noise_span_length,
+                                                    t5_compatible, num_sentinels)
+    inputs = Ragged.empty(lengths - num_noise + num_spans + 1)
+    targets = Ragged.empty(num_noise + num_spans + 1)
+    for a in range(0, len(lengths), _ROWS_AT_A_TIME):
+        b = min(a + _ROWS_AT_A_TIME, len(lengths))
+        sizes, kinds, span = _segments(lengths[a:b], num_noise[a:b], num_spans[a:b],
+                                       _Draws(*(d[a:b] for d in draws)))
+        start = rows.offsets[a:b, None] + np.cumsum(sizes, axis=1) - sizes  # segment starts in the tokens
+        noise, eos = kinds == _NOISE, kinds == _EOS
+        sentinel = vocab_size - 1 - span
+        has_tokens = (sizes > 0).astype(np.int64)
+        # inputs: a kept segment as is, a noise segment as its sentinel, then EOS
+        _gather(rows.values, start, np.where(noise, has_tokens, sizes), noise | eos, np.where(eos, eos_id, sentinel),
+                inputs.values[inputs.offsets[a]:inputs.offsets[b]])
+        # targets: per segment two pieces, (sentinel, noise tokens) for noise, (-, EOS) for the EOS segment
+        _gather(rows.values, np.stack([start, start], axis=2),
+                np.stack([np.where(noise, has_tokens, 0), np.where(noise | eos, sizes, 0)], axis=2),
+                np.stack([np.ones_like(eos), eos], axis=2), np.stack([sentinel, np.full_like(sentinel, eos_id)], axis=2),
+                targets.values[targets.offsets[a]:targets.offsets[b]])
+    return Corrupted(inputs, targets)
 
 
-def _gather(source: np.ndarray, piece_start: np.ndarray, piece_length: np.ndarray) -> np.ndarray:
-    """Concatenation of ``source[piece_start[i]:piece_start[i] + piece_length[i]]`` over pieces i."""
-    dtype = np.int32 if len(source) < 2**31 - 1 else np.int64
-    piece_length = piece_length.astype(dtype)
-    out_start = np.cumsum(piece_length) - piece_length
-    index = np.repeat((piece_start - out_start).astype(dtype), piece_length)
+# Rows corrupted at a time: every temporary is about a MiB at most and is reused by the allocator; whole
+# batches at once made fresh arrays of several MiB per step, whose page faults were a third of the time.
+_ROWS_AT_A_TIME = 512
+
+
+def _gather(values: np.ndarray, piece_start: np.ndarray, piece_length: np.ndarray, special: np.ndarray,
+            special_value: np.ndarray, out: np.ndarray) -> None:
+    """Write into ``out`` the concatenation over pieces i of ``values[piece_start[i]:+piece_length[i]]``,
+    where a ``special`` piece (length 0 or 1) holds ``special_value[i]`` instead (a sentinel or EOS)."""
+    special, length = special.ravel(), piece_length.ravel()
+    first = np.cumsum(length) - length  # where each piece starts in ``out``
+    dtype = np.int32 if len(values) < 2**31 - 1 else np.int64
+    index = np.repeat((np.where(special, 0, piece_start.ravel()) - first).astype(dtype), length)
     index += np.arange(len(index), dtype=dtype)
-    return source[index]
+    np.take(values, index, out=out)
+    at = special & (length > 0)
+    out[first[at]] = special_value.ravel()[at]
 
 
 def reconstruct(inputs: Sequence[int] | np.ndarray, targets: Sequence[int] | np.ndarray, *,

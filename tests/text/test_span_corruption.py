@@ -136,11 +136,28 @@ def test_raw_length_fits_and_is_largest(input_length):
 def test_partition_is_uniform_over_compositions():
     from mixlab.text.span_corruption import _random_partition
 
-    parts = _random_partition(np.full(60000, 5), np.full(60000, 3), np.random.default_rng(0))
+    parts = _random_partition(np.full(60000, 5), np.full(60000, 3), np.random.default_rng(0).random((60000, 2)))
     assert (parts > 0).all() and (parts.sum(axis=1) == 5).all()
     counts = np.unique(parts, axis=0, return_counts=True)[1]
     assert len(counts) == 6  # C(4, 2) compositions of 5 into 3 positive parts
     assert np.abs(counts / 60000 - 1 / 6).max() < 0.01
+
+
+def test_rows_in_chunks_give_the_whole_batch_result(monkeypatch):
+    """Rows are corrupted a chunk at a time (small temporaries) from draws made for the whole batch:
+    any chunk size gives the same output."""
+    from mixlab.text import span_corruption
+
+    lengths = np.random.default_rng(4).integers(1, 700, size=300)
+    rows = [np.arange(3, 3 + n) for n in lengths]
+    whole = span_corrupt(rows, vocab_size=32100, rng=np.random.default_rng(9))
+    for chunk in (1, 7, 64):
+        monkeypatch.setattr(span_corruption, "_ROWS_AT_A_TIME", chunk)
+        chunked = span_corrupt(rows, vocab_size=32100, rng=np.random.default_rng(9))
+        assert np.array_equal(chunked.inputs.values, whole.inputs.values)
+        assert np.array_equal(chunked.targets.values, whole.targets.values)
+    assert all(np.array_equal(reconstruct(whole.inputs[i], whole.targets[i], vocab_size=32100), rows[i])
+               for i in range(len(rows)))
 
 
 def test_noise_mask_matches_span_corrupt_draws():
