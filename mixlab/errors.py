@@ -52,7 +52,8 @@ class CheckpointError(MixlabError, RuntimeError):
 def describe_validation_error(kind: str, name: str | None, error: Any, hints: Mapping[str, str] | None = None) -> str:
     """Turn a pydantic ``ValidationError`` into lines naming the object, the field and the fix.
 
-    ``hints`` maps a top-level field name to a sentence telling the user what to write instead.
+    ``hints`` maps a field (dotted path, or its top-level name) to a sentence telling the user what to
+    write instead; a message that already says ``fix:`` gets none.
     """
     hints = hints or {}
     label = f"{kind} {name!r}" if name else kind
@@ -65,8 +66,8 @@ def describe_validation_error(kind: str, name: str | None, error: Any, hints: Ma
         line = f"  {loc}: {msg}"
         if "input" in item and item["type"] not in ("missing",) and not isinstance(item["input"], Mapping):
             line += f" (got {item['input']!r:.80})"
-        hint = hints.get(str(item["loc"][0])) if item["loc"] else None
-        if hint:
+        hint = (hints.get(loc) or hints.get(str(item["loc"][0]))) if item["loc"] else None
+        if hint and "fix:" not in msg:  # the field's own message may already say how to fix it
             line += f"; fix: {hint}"
         lines.append(line)
     return "\n".join(lines)

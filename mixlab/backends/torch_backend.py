@@ -35,8 +35,9 @@ class TorchBackend(Backend):
         self.rank = int(env.get("RANK", "0"))
         self.local_rank = int(env.get("LOCAL_RANK", "0"))
         if (self._device_name or "").startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"backend device {self._device_name!r}, but torch {torch.__version__} sees no CUDA "
-                              f"device; fix: set the backend's device to 'auto' or 'cpu'")
+            raise ConfigError(f"backend device {self._device_name!r}, but torch sees no CUDA device (a CPU-only "
+                              f"build of torch, no driver, or CUDA_VISIBLE_DEVICES hides them); fix: set the "
+                              f"backend's device to 'auto' or 'cpu'")
         cuda = torch.cuda.is_available() and self._device_name in (None, "cuda")
         if self._device_name not in (None, "cuda", "cpu"):
             self._device = torch.device(self._device_name)

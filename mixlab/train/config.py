@@ -27,6 +27,7 @@ _HINTS = {
     "loss_scaling": "use 'none' or 'muppet' (with output_space_sizes)",
     "data": "use 'mixture' (default) or 'synthetic'",
     "backend": "e.g. {name: torch, precision: bf16, parallel: ddp}",
+    "backend.device": "use 'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'",
 }
 
 

@@ -56,7 +56,7 @@ def test_device_cpu_on_a_gpu_machine():
 
 def test_device_option_is_checked():
     if not torch.cuda.is_available():
-        with pytest.raises(ConfigError, match=r"backend device 'cuda', but torch .* sees no CUDA device"):
+        with pytest.raises(ConfigError, match=r"backend device 'cuda', but torch sees no CUDA device"):
             get_backend("torch", device="cuda").setup()
     with pytest.raises(ConfigError, match=r"backend\.device.*auto\|cpu\|cuda"):
         PretrainConfig(steps=1, data="synthetic", backend={"device": "gpu"})
