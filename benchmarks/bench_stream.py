@@ -3,7 +3,8 @@
 Same 107 in-memory tasks (short strings, ExMix-like sizes scaled down) and the same
 probabilities for both. Prints examples per second (the best of 5 runs each, the two sides'
 runs taking turns so that a busy spell of a shared machine slows both) and the ratio against
-map-style sources (goal: >= 20x) and against their streaming (iterable) versions, then the
+map-style sources (goal: >= 20x) and against their streaming (iterable) versions, and mixlab
+reading its rows from the baseline's own ``datasets.Dataset`` objects, then the
 time and peak Python memory (tracemalloc) of planning a 10,000-task mixture (rates plus the
 first 1000 schedule entries; goal: < 1 s and < 200 MB). Throughput is measured in process CPU
 time (``time.process_time``, all threads), which is steadier than wall time on a shared
@@ -43,6 +44,18 @@ def bench_mixlab(mix: Mixture, data: dict) -> float:
     start = time.process_time()
     stream = mix.stream(seed=0, data=data)
     count = sum(1 for _ in itertools.islice(stream, NUM_EXAMPLES))
+    return count / (time.process_time() - start)
+
+
+def bench_mixlab_on_hf(mix: Mixture, data: dict, num_examples: int = 30_000) -> float:
+    """mixlab reading its rows from the same ``datasets.Dataset`` objects as the baseline (random access into
+    Arrow, in ``__getitems__`` batches per task and chunk) instead of from Python lists."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    sources = {name: datasets.Dataset.from_list(rows) for name, rows in data.items()}
+    start = time.process_time()
+    count = sum(1 for _ in itertools.islice(mix.stream(seed=0, data=sources), num_examples))
     return count / (time.process_time() - start)
 
 
@@ -99,13 +112,16 @@ def main() -> None:
     ours, theirs = best_of_alternating(5, lambda: bench_mixlab(mix, data),
                                        lambda: bench_hf(mix, data)[0])
     streaming = bench_hf(mix, data, iterable=True, num_examples=20_000)[0]
+    on_hf = bench_mixlab_on_hf(mix, data)
     schedule = bench_schedule(mix)
     print(f"mixlab MixtureStream (formatted examples):       {ours:>12,.0f} examples/s")
+    print(f"mixlab MixtureStream over the datasets.Dataset:  {on_hf:>12,.0f} examples/s")
     print(f"mixlab schedule() (task, index) only:            {schedule:>12,.0f} pairs/s")
     print(f"datasets.interleave_datasets, map-style sources: {theirs:>12,.0f} examples/s")
     print(f"datasets.interleave_datasets, iterable sources:  {streaming:>12,.0f} examples/s")
     print(f"ratio mixlab / datasets: {ours / theirs:.1f}x map-style (goal >= 20x), "
-          f"{ours / streaming:.0f}x iterable; best of 5, CPU time")
+          f"{ours / streaming:.0f}x iterable; best of 5, CPU time; reading the same Dataset objects: "
+          f"{on_hf / theirs:.1f}x")
     seconds, peak = bench_planning()
     print(f"planning 10,000 tasks (rates + first 1000 schedule entries): {seconds:.3f} s, "
           f"peak {peak:.1f} MiB (goal < 1 s, < 200 MB)")

@@ -347,3 +347,40 @@ def test_skip_policy_counts_bad_rows_and_refuses_unknown_policies():
     assert stream.skipped_rows == {"s/k": 1} and stream.state_dict()["skipped"] == {"s/k": 1}
     with pytest.raises(MixtureSpecError, match=r"on_bad_row must be 'error' or 'skip', got 'drop'"):
         mix.stream(seed=1, on_bad_row="drop")
+
+
+def test_rows_with_batched_reads_give_the_same_examples():
+    """Rows that read faster in batches (an HF ``Dataset``) are read with one ``__getitems__`` call per
+    task and chunk when the task is drawn more than once there; the examples are the same as from lists,
+    for tasks whose data is shorter than declared (cycled) too."""
+    datasets = pytest.importorskip("datasets")
+
+    class Counted:  # rows with the __getitems__ protocol (not a list: lists are read in C, one by one)
+        calls = 0
+
+        def __init__(self, rows):
+            self.rows = rows
+
+        def __len__(self):
+            return len(self.rows)
+
+        def __getitem__(self, index):
+            return self.rows[index]
+
+        def __getitems__(self, keys):
+            Counted.calls += 1
+            return [self.rows[k] for k in keys]
+
+    sizes = {"s/big": 5000, "s/small": 30, "s/short": 40}
+    tasks = [make_task(name, n) for name, n in sizes.items()]
+    mix = Mixture.of([(tasks[0], 50.0), (tasks[1], 1.0), (tasks[2], 1.0)], name="m")
+    lists = {name: [{"x": f"{name}:{i}"} for i in range(n if name != "s/short" else 25)] for name, n in sizes.items()}
+    with pytest.warns(UserWarning, match="declares 40 train examples but its data has 25 rows"):
+        expected = take(iter(mix.stream(seed=3, data=lists)), 3000)
+    with pytest.warns(UserWarning, match="declares 40"):
+        hf = {name: datasets.Dataset.from_list(rows) for name, rows in lists.items()}
+        assert take(iter(mix.stream(seed=3, data=hf)), 3000) == expected
+    with pytest.warns(UserWarning, match="declares 40"):
+        counted = {name: Counted(rows) if name != "s/small" else rows for name, rows in lists.items()}
+        assert take(iter(mix.stream(seed=3, data=counted)), 3000) == expected
+    assert 0 < Counted.calls < 3000 / 10  # about one call per task and chunk, not one per row
