@@ -32,7 +32,9 @@ Exhaustion policies (a task is *exhausted* once it has served ``n`` examples in 
 
 Formatting is block-wise: ``_CHUNK`` planned positions at a time, rows are fetched and formatted
 with C-level ``map``/``itemgetter`` passes and one list comprehension builds the example dicts,
-then the iterator hands them out (``state_dict`` reads how many it has handed out). When
+then the iterator hands them out (``state_dict`` reads how many it has handed out). Rows that
+read faster in batches (an HF ``Dataset``: ``__getitems__``) are read with one call per task and
+chunk. When
 anything in a chunk is unusual (a formatter raises or returns something other than a ``dict``
 of ``str``, a row lacks its text, loading fails), that chunk is redone one example at a time
 through ``Task.format``, so the ``DataError`` comes at the exact position of the bad row, after
