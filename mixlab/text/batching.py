@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 from mixlab._spec import Spec
 from mixlab.errors import ConfigError
 from mixlab.text.ragged import Ragged
-from mixlab.text.span_corruption import NUM_SENTINELS, corrupted_lengths, noise_counts
+from mixlab.text.span_corruption import NUM_SENTINELS, longest_fitting_raw, noise_counts
 
 IGNORE_LABEL = -100
 
@@ -72,12 +72,8 @@ class BatchConfig(Spec):
     @property
     def raw_length(self) -> int:
         """Largest raw chunk whose corrupted inputs and targets fit ``input_length`` / ``target_length``."""
-        raw = 0
-        while True:
-            inputs, targets = corrupted_lengths(raw + 1, self.noise_density, self.mean_noise_span_length)
-            if inputs > self.input_length or targets > self.target_length:
-                return raw
-            raw += 1
+        return longest_fitting_raw(self.input_length, self.target_length, self.noise_density,
+                                   self.mean_noise_span_length)
 
 
 class Placement:

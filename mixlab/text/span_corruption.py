@@ -64,10 +64,25 @@ def corruption_lengths(input_length: int, noise_density: float = NOISE_DENSITY,
     """
     if input_length < 2:
         raise ValueError(f"input_length={input_length} leaves no room for a sentinel and EOS; fix: use >= 2")
-    raw = 1
-    while corrupted_lengths(raw + 1, noise_density, mean_noise_span_length)[0] <= input_length:
-        raw += 1
+    raw = max(1, longest_fitting_raw(input_length, None, noise_density, mean_noise_span_length))
     return raw, corrupted_lengths(raw, noise_density, mean_noise_span_length)[1]
+
+
+def longest_fitting_raw(input_length: int, target_length: int | None, noise_density: float = NOISE_DENSITY,
+                        mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH) -> int:
+    """The largest ``r`` such that every raw length ``1 .. r`` corrupts into at most ``input_length`` inputs
+    (and ``target_length`` targets, unless ``None``); 0 if none does. Checks lengths a window at a time."""
+    start, size = 1, 1024
+    while True:
+        raw = np.arange(start, start + size)
+        num_noise, num_spans = noise_counts(raw, noise_density, mean_noise_span_length)
+        fits = raw - num_noise + num_spans + 1 <= input_length
+        if target_length is not None:
+            fits &= num_noise + num_spans + 1 <= target_length
+        misfit = np.flatnonzero(~fits)
+        if misfit.size:
+            return int(start + misfit[0] - 1)
+        start, size = start + size, 2 * size
 
 
 def _random_partition(num_items: np.ndarray, num_parts: np.ndarray, uniform: np.ndarray) -> np.ndarray:

@@ -239,3 +239,20 @@ def test_empty_and_tiny_texts(tokenizer):
     rebuilt = sum((reconstruct(i, t, vocab_size=tokenizer.vocab_size).tolist() for _, i, t in got), [])
     assert rebuilt == tokenizer.encode("cat") + tokenizer.encode("the dog")
     assert list(batches(FakeStream(items[:2]), tokenizer, cfg, task_names=TASKS)) == []
+
+
+def test_raw_length_is_the_longest_chunk_that_fits():
+    """``raw_length`` (vectorised) equals the plain scan: the largest r with every length 1..r fitting."""
+    import itertools
+
+    from mixlab.text.span_corruption import corrupted_lengths
+
+    for inputs, targets, density, mean in itertools.product([4, 64, 512, 1024], [2, 29, 114], [0.05, 0.15, 0.9],
+                                                            [1.0, 3.0]):
+        config = BatchConfig.model_construct(batch_size=1, input_length=inputs, target_length=targets,
+                                             noise_density=density, mean_noise_span_length=mean)
+        raw = 0
+        while all(a <= b for a, b in zip(corrupted_lengths(raw + 1, density, mean), (inputs, targets))):
+            raw += 1
+        assert config.raw_length == raw, (inputs, targets, density, mean)
+    assert BatchConfig(batch_size=1, input_length=512, target_length=114).raw_length == 568
