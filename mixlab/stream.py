@@ -34,7 +34,7 @@ Formatting is block-wise: ``_CHUNK`` planned positions at a time, rows are fetch
 with C-level ``map``/``itemgetter`` passes and one list comprehension builds the example dicts,
 then the iterator hands them out (``state_dict`` reads how many it has handed out). Rows that
 read faster in batches (an HF ``Dataset``: ``__getitems__``) are read with one call per task and
-chunk. When
+chunk, and chunks are then ``_BATCHED_CHUNK`` long. When
 anything in a chunk is unusual (a formatter raises or returns something other than a ``dict``
 of ``str``, a row lacks its text, loading fails), that chunk is redone one example at a time
 through ``Task.format``, so the ``DataError`` comes at the exact position of the bad row, after
@@ -85,6 +85,7 @@ _SCHEDULE_KEY = 0x5C4ED  # spawn-key tag of the schedule's uniform draws
 _dict_get = dict.__getitem__  # raises TypeError on a formatter output that is not a dict
 _repeat_inputs, _repeat_targets = repeat("inputs"), repeat("targets")  # endless, so safe to share
 _CHUNK = 256  # examples formatted at a time: big enough to amortise, small enough to stay in cache
+_BATCHED_CHUNK = 1024  # ... once some task reads in batches (an HF Dataset): bigger batches per task
 _PLAN_AHEAD = 4  # blocks planned together (one permutation call: cycle-walking's tail is paid once)
 
 
@@ -201,16 +202,19 @@ class MixtureStream:
         cursor.sync()
         cursor.pending = None  # an abandoned iterator's block no longer moves the cursor
         world = self.shard[1]
-        chunk = _CHUNK
         for block_positions, block_tids, block_indices in self._blocks(cursor):
-            for at in range(0, len(block_tids), chunk):
+            at = 0
+            while at < len(block_tids):
+                chunk = _BATCHED_CHUNK if self._any_batched else _CHUNK  # known once the tasks are loaded
                 positions = block_positions[at:at + chunk]
                 tids, indices = block_tids[at:at + chunk], block_indices[at:at + chunk]
                 examples = self._format_block(tids, indices)
                 if examples is None:  # a row, formatter or load failed: one by one, so the error comes in place
+                    at += chunk
                     cursor.pending = None
                     yield self._format_each(cursor, positions, tids, indices)
                     continue
+                at += chunk
                 pending = iter(examples)
                 cursor.pending = (pending, len(examples), positions.start, world)
                 yield pending  # state_dict() reads the position from what ``pending`` has left

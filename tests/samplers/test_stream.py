@@ -349,11 +349,15 @@ def test_skip_policy_counts_bad_rows_and_refuses_unknown_policies():
         mix.stream(seed=1, on_bad_row="drop")
 
 
-def test_rows_with_batched_reads_give_the_same_examples():
+@pytest.mark.parametrize("batched_chunk", [1024, 5])
+def test_rows_with_batched_reads_give_the_same_examples(batched_chunk, monkeypatch):
     """Rows that read faster in batches (an HF ``Dataset``) are read with one ``__getitems__`` call per
     task and chunk when the task is drawn more than once there; the examples are the same as from lists,
     for tasks whose data is shorter than declared (cycled) too."""
+    import mixlab.stream as ms
+
     datasets = pytest.importorskip("datasets")
+    monkeypatch.setattr(ms, "_BATCHED_CHUNK", batched_chunk)  # chunks that do not divide blocks, too
 
     class Counted:  # rows with the __getitems__ protocol (not a list: lists are read in C, one by one)
         calls = 0
@@ -383,4 +387,11 @@ def test_rows_with_batched_reads_give_the_same_examples():
     with pytest.warns(UserWarning, match="declares 40"):
         counted = {name: Counted(rows) if name != "s/small" else rows for name, rows in lists.items()}
         assert take(iter(mix.stream(seed=3, data=counted)), 3000) == expected
-    assert 0 < Counted.calls < 3000 / 10  # about one call per task and chunk, not one per row
+    assert 0 < Counted.calls < 3000 / 4  # about one call per task and chunk, not one per row
+    with pytest.warns(UserWarning, match="declares 40"):
+        stream = mix.stream(seed=3, data=hf)
+        head = iter(stream)
+        assert take(head, 1234) == expected[:1234]
+        resumed = mix.stream(seed=3, data=hf)
+        resumed.load_state_dict(json.loads(json.dumps(stream.state_dict())))
+        assert take(iter(resumed), 3000 - 1234) == expected[1234:]  # exact resume inside a batched chunk
