@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from mixlab.text.span_corruption import span_corrupt
+from mixlab.text.span_corruption import reconstruct, span_corrupt
 
 VOCAB = 32100
 EOS = 1
@@ -61,7 +61,11 @@ def main() -> None:
 
     ref_rng, mix_rng = np.random.default_rng(1), np.random.default_rng(1)
     sample = reference_one(data[0], np.random.default_rng(2))
-    assert args.length != 568 or (len(sample[0]), len(sample[1])) == (512, 114)
+    ours = span_corrupt(rows[:1], vocab_size=VOCAB, rng=np.random.default_rng(2))
+    assert (reconstruct(*sample, vocab_size=VOCAB) == data[0]).all()  # the reference is right ...
+    assert (reconstruct(ours.inputs[0], ours.targets[0], vocab_size=VOCAB) == data[0]).all()  # ... and so is mixlab
+    assert args.length != 568 or (len(sample[0]), len(sample[1]), len(ours.inputs[0]), len(ours.targets[0])) == (
+        512, 114, 512, 114)
     runs = [(timed(lambda: [reference_one(row, ref_rng) for row in rows]),
              timed(lambda: span_corrupt(rows, vocab_size=VOCAB, rng=mix_rng))) for _ in range(args.repeats)]
     reference, vectorised = (min(column) for column in zip(*runs))

@@ -47,13 +47,18 @@ def bench_mixlab(mix: Mixture, data: dict) -> float:
     return count / (time.process_time() - start)
 
 
-def bench_mixlab_on_hf(mix: Mixture, data: dict, num_examples: int = 30_000) -> float:
-    """mixlab reading its rows from the same ``datasets.Dataset`` objects as the baseline (random access into
-    Arrow, in ``__getitems__`` batches per task and chunk) instead of from Python lists."""
+def hf_sources(mix: Mixture, data: dict) -> dict:
+    """The same rows as one ``datasets.Dataset`` per task, built once: the baseline's sources."""
     import datasets
 
     datasets.disable_progress_bars()
-    sources = {name: datasets.Dataset.from_list(rows) for name, rows in data.items()}
+    return {name: datasets.Dataset.from_dict({"inputs": [r["inputs"] for r in data[name]],
+                                              "targets": [r["targets"] for r in data[name]]}) for name in mix.rates}
+
+
+def bench_mixlab_on_hf(mix: Mixture, sources: dict, num_examples: int = 30_000) -> float:
+    """mixlab reading its rows from the baseline's own ``datasets.Dataset`` objects (random access into
+    Arrow, in ``__getitems__`` batches per task and chunk) instead of from Python lists."""
     start = time.process_time()
     count = sum(1 for _ in itertools.islice(mix.stream(seed=0, data=sources), num_examples))
     return count / (time.process_time() - start)
@@ -65,18 +70,13 @@ def bench_schedule(mix: Mixture) -> float:
     return count / (time.process_time() - start)
 
 
-def bench_hf(mix: Mixture, data: dict, *, iterable: bool = False, num_examples: int = NUM_EXAMPLES
+def bench_hf(mix: Mixture, sources: dict, *, iterable: bool = False, num_examples: int = NUM_EXAMPLES
              ) -> tuple[float, int]:
     """``interleave_datasets`` over map-style sources, or (``iterable``) their streaming versions."""
     import datasets
 
-    datasets.disable_progress_bars()
-    names = list(mix.rates)
-    sources = [datasets.Dataset.from_dict({"inputs": [r["inputs"] for r in data[n]],
-                                           "targets": [r["targets"] for r in data[n]]}) for n in names]
     start = time.process_time()
-    if iterable:
-        sources = [source.to_iterable_dataset() for source in sources]
+    sources = [sources[name].to_iterable_dataset() if iterable else sources[name] for name in mix.rates]
     mixed = datasets.interleave_datasets(sources, probabilities=list(mix.rates.values()), seed=0,
                                          stopping_strategy="all_exhausted")
     count = sum(1 for _ in itertools.islice(iter(mixed), num_examples))
@@ -109,10 +109,10 @@ def main() -> None:
     tasks, data = make_tasks(NUM_TASKS, sizes, with_rows=True)
     mix = Mixture.from_strategy(tasks, strategies.Proportional(cap=3000), name="bench-107")
     print(f"{NUM_TASKS} tasks, {int(sizes.sum()):,} examples in memory; {NUM_EXAMPLES:,} examples each")
-    ours, theirs = best_of_alternating(5, lambda: bench_mixlab(mix, data),
-                                       lambda: bench_hf(mix, data)[0])
-    streaming = bench_hf(mix, data, iterable=True, num_examples=20_000)[0]
-    on_hf = bench_mixlab_on_hf(mix, data)
+    sources = hf_sources(mix, data)
+    ours, theirs = best_of_alternating(5, lambda: bench_mixlab(mix, data), lambda: bench_hf(mix, sources)[0])
+    streaming = bench_hf(mix, sources, iterable=True, num_examples=20_000)[0]
+    on_hf = bench_mixlab_on_hf(mix, sources)
     schedule = bench_schedule(mix)
     print(f"mixlab MixtureStream (formatted examples):       {ours:>12,.0f} examples/s")
     print(f"mixlab MixtureStream over the datasets.Dataset:  {on_hf:>12,.0f} examples/s")

@@ -36,13 +36,13 @@ import mixlab
 
 
 def make_config(args: argparse.Namespace, out_dir: str, data: str) -> mixlab.PretrainConfig:
-    extra = {}
+    extra, model = {}, {"preset": args.model, "vocab_size": 32128}  # synthetic data: T5's vocabulary size
     if data == "mixture":
         import mixlab_wordnet
 
-        extra = {"mixture": "wordnet-ext5", "tokenizer": mixlab_wordnet.tokenizer_path()}
+        extra, model = {"mixture": "wordnet-ext5", "tokenizer": mixlab_wordnet.tokenizer_path()}, args.model
     return mixlab.PretrainConfig(
-        name="bench", model=args.model, data=data, batch_size=args.batch_size, input_length=args.input_length,
+        name="bench", model=model, data=data, batch_size=args.batch_size, input_length=args.input_length,
         target_length=args.target_length, steps=args.warmup + args.steps, warmup_steps=10, learning_rate=0.01,
         log_interval=args.warmup, checkpoint_interval=0, out_dir=out_dir, seed=0,
         backend={"precision": args.precision, "compile_model": args.compile}, **extra)
@@ -145,8 +145,6 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as out_dir:
         config = make_config(args, out_dir, data)
         vocab = mixlab.load_tokenizer(config.tokenizer).vocab_size if config.tokenizer else 32128
-        if config.tokenizer is None:
-            config = mixlab.PretrainConfig(**{**config.to_dict(), "model": {"preset": "tiny", "vocab_size": vocab}})
         hf_data = padded_batches(config, args.warmup + args.steps)
         for repeat in range(args.repeats):  # alternate, so load from other processes hits both alike
             run_config = mixlab.PretrainConfig(**{**config.to_dict(), "out_dir": f"{out_dir}/run{repeat}"})

@@ -176,6 +176,7 @@ class MixtureStream:
         self._data = dict(data or {})
         self._rows: list[Sequence[Mapping[str, Any]] | None] = [None] * len(self._names)
         self._num_loaded = 0
+        self._load_errors: dict[int, Exception] = {}  # tid -> why loading failed on the fast path
         self._batched = [False] * len(self._names)  # rows read faster through ``__getitems__`` (an HF Dataset)
         self._any_batched = False
         self._supervised = np.array([not t.self_supervised for t in self._tasks], dtype=bool)
@@ -208,13 +209,12 @@ class MixtureStream:
                 chunk = _BATCHED_CHUNK if self._any_batched else _CHUNK  # known once the tasks are loaded
                 positions = block_positions[at:at + chunk]
                 tids, indices = block_tids[at:at + chunk], block_indices[at:at + chunk]
+                at += chunk
                 examples = self._format_block(tids, indices)
                 if examples is None:  # a row, formatter or load failed: one by one, so the error comes in place
-                    at += chunk
                     cursor.pending = None
                     yield self._format_each(cursor, positions, tids, indices)
                     continue
-                at += chunk
                 pending = iter(examples)
                 cursor.pending = (pending, len(examples), positions.start, world)
                 yield pending  # state_dict() reads the position from what ``pending`` has left
@@ -223,15 +223,14 @@ class MixtureStream:
     def _format_block(self, tids: np.ndarray, indices: np.ndarray) -> Sequence[dict[str, Any]] | None:
         """The examples of one block in order, built by list comprehensions and C-level checks; ``None``
         if anything is unusual (the caller then goes example by example, where ``Task.format`` raises)."""
-        if not len(tids):
-            return []
         rows = self._rows
         if self._num_loaded < len(rows):
             for tid in np.unique(tids).tolist():
                 if rows[tid] is None:
                     try:
                         self._load(tid)
-                    except Exception:  # broad: re-raised in place by the per-example path
+                    except Exception as exc:  # broad: re-raised in place by the per-example path, not loaded twice
+                        self._load_errors[tid] = exc
                         return None
         if self._all_supervised:
             return self._supervised_examples(tids.tolist(), indices.tolist())
@@ -242,12 +241,10 @@ class MixtureStream:
             return self._text_examples(tids.tolist(), indices.tolist())
         sup, text = np.flatnonzero(supervised), np.flatnonzero(~supervised)
         first = self._supervised_examples(tids[sup].tolist(), indices[sup].tolist())
-        second = self._text_examples(tids[text].tolist(), indices[text].tolist())
-        if first is None or second is None:
+        second = None if first is None else self._text_examples(tids[text].tolist(), indices[text].tolist())
+        if second is None:
             return None
-        merged = first + second
-        if len(merged) == 1:
-            return merged
+        merged = first + second  # both parts are non-empty, so itemgetter returns a tuple
         return itemgetter(*np.argsort(np.concatenate([sup, text])).tolist())(merged)  # back in position order
 
     def _supervised_examples(self, tids: list[int], indices: list[int]) -> list[dict[str, Any]] | None:
@@ -306,6 +303,8 @@ class MixtureStream:
             cursor.offset = j + 1
             task_rows = rows[tid]
             if task_rows is None:
+                if tid in self._load_errors:  # the fast path already tried: raise its error here, in place
+                    raise self._load_errors.pop(tid)
                 task_rows = self._load(tid)
             try:
                 formatted = self._tasks[tid].format_at(task_rows, index)
@@ -576,6 +575,10 @@ class _Cycled(Sequence):
 
     def __getitem__(self, index):  # type: ignore[override]
         return self._rows[index % len(self._rows)]
+
+    def origin(self, index: int) -> str:
+        """Where row ``index`` comes from, for error messages (see ``row_origin``)."""
+        return self._rows.origin(index % len(self._rows))
 
     def __getitems__(self, indices: list[int]) -> list[Any]:
         """Batched reads, for rows that have them (see ``MixtureStream._fetch``)."""

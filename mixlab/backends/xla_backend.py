@@ -17,8 +17,7 @@ Checkpoints are full CPU copies (``state_dict``) assembled from the device shard
 anything, written by the main process. Pod slices run one process per host (``rank`` =
 ``xr.process_index()``, ``world_size`` = hosts, each loading its share of the global batch); a gloo
 process group (``xla://``) carries the host-side barrier and gathers. Not yet on several hosts:
-``fsdp`` checkpoints (shards live on other hosts; ``state_dict`` raises), and the loop's logged
-``loss``/``tokens`` (computed for per-process values: ``loss`` comes out divided by the host count).
+``fsdp`` checkpoints (shards live on other hosts; ``state_dict`` raises).
 """
 
 from __future__ import annotations

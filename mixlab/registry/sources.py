@@ -257,12 +257,13 @@ def read_rows(path: Path, fmt: str, *, on_bad_row: str = "error") -> list[Any]:
             raise DataError(f"{path}: not valid UTF-8 at byte {exc.start} (line {line}); fix: re-encode the "
                             "file as UTF-8, or set on_bad_row='skip' (jsonl/text files) to skip such lines") from exc
         return _read_lines_skipping(path, raw.split(b"\n"), fmt)
-    if fmt == "text":
-        return [{"text": line} for line in text.splitlines() if line.strip()]
     if fmt in ("csv", "tsv"):
         return list(csv.DictReader(text.splitlines(), delimiter="\t" if fmt == "tsv" else ","))
+    lines = [line.rstrip("\r") for line in text.split("\n")]  # as _read_lines_skipping: only \n ends a line
+    if fmt == "text":
+        return [{"text": line} for line in lines if line.strip()]
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         rows.append(_json_row(path, number, line, on_bad_row))

@@ -34,6 +34,7 @@ class Leaf:
     num_examples: int | None
     version: str
     plugin: str
+    num_capped: float | None = None  # manifests from before mixlab recorded it lack it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,7 +125,7 @@ def leaves_of(manifest: Mapping[str, Any] | None) -> list[Leaf]:
         size = number(entry.get("num_examples", entry.get("num_train")))
         leaves.append(Leaf(task=name, family=str(entry.get("family") or "(none)"), rate=rate,
                            num_examples=None if size is None else int(size), version=str(entry.get("version") or ""),
-                           plugin=_plugin_label(entry.get("plugin"))))
+                           plugin=_plugin_label(entry.get("plugin")), num_capped=number(entry.get("num_capped"))))
     return sorted(leaves, key=lambda leaf: leaf.task)
 
 

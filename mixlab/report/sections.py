@@ -84,7 +84,7 @@ def mixture_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
     cap = cv.number(run.manifest.get("cap")) or cv.find_cap(run.manifest.get("spec"))
     if not any(leaf.num_examples for leaf in leaves):
         parts.append(note("Task sizes not available (the manifest has no num_examples): the plot shows rates only."))
-    plot = figure(_mixture_plot(leaves, cap, mixture_name(run) or "", _capped_sizes(run.manifest)), "mixture rates",
+    rates_figure = figure(_mixture_plot(leaves, cap, mixture_name(run) or ""), "mixture rates",
                   "Tasks sorted by training-set size (bars, log scale), the rate cap "
                   "(dashed) and the resulting mixing rates (dots, right axis)."
                   + ("" if cap else " No cap in the mixture spec."))
@@ -94,7 +94,7 @@ def mixture_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
                    for f, (n, rate) in cv.family_rates(leaves).items()]
     task_rows = [(leaf.task, leaf.family, fmt_int(leaf.num_examples), fmt_rate(leaf.rate),
                   fmt_loss(task_last.get(leaf.task)), leaf.version, leaf.plugin) for leaf in leaves]
-    parts.append(f'<div class="cols"><div class="wide">{plot}</div><div><h3>Rates per family</h3>'
+    parts.append(f'<div class="cols"><div class="wide">{rates_figure}</div><div><h3>Rates per family</h3>'
                  + table(("family", "tasks", "rate", "final loss"), family_rows, numeric=(1, 2, 3),
                          table_id="family-rates")
                  + "</div></div><h3>Rates per task</h3>"
@@ -103,30 +103,17 @@ def mixture_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
     return "\n".join(parts)
 
 
-def _mixture_plot(leaves: Sequence[cv.Leaf], cap: float | None, name: str,
-                  capped: Mapping[str, float] | None = None) -> str:
+def _mixture_plot(leaves: Sequence[cv.Leaf], cap: float | None, name: str) -> str:
     """A data URI of ``mixlab rates --plot``'s figure (:func:`mixlab.samplers.plot.plot_rates`) for the
     manifest's leaves; our own :func:`figures.mixture_figure` when the manifest has no task sizes.
     A leaf's capped size is the manifest's ``num_capped``, else ``min(num_examples, cap)``."""
     if not all(leaf.num_examples for leaf in leaves):
         return figures.to_data_uri(figures.mixture_figure(leaves, cap))
-    capped = capped or {}
     rows = [{"task": leaf.task, "family": leaf.family, "num_examples": leaf.num_examples,
-             "num_capped": capped.get(leaf.task, float(min(leaf.num_examples, cap) if cap else leaf.num_examples)),
+             "num_capped": leaf.num_capped if leaf.num_capped is not None
+             else float(min(leaf.num_examples, cap) if cap else leaf.num_examples),
              "rate": leaf.rate} for leaf in leaves]
     return figures.to_data_uri(plot.plot_rates(rows, cap=cap, title=f"mixture {name}: {len(rows)} tasks"))
-
-
-def _capped_sizes(manifest: Mapping[str, Any] | None) -> dict[str, float]:
-    """Task -> ``num_capped`` as the manifest records it (manifests from mixlab 0.x before it may lack it)."""
-    entries = (manifest or {}).get("tasks")
-    found = {}
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
-            size = cv.number(entry.get("num_capped"))
-            if size is not None:
-                found[entry["name"]] = size
-    return found
 
 
 def training_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:

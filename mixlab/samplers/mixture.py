@@ -131,7 +131,10 @@ class Mixture:
                     _merge_task(tasks, component.tasks[leaf], where)
                     capped.setdefault(leaf, component._capped[leaf])
                     caps.setdefault(leaf, component._caps[leaf])
-                strategies.update(component._strategies)
+                for sub, strategy in component._strategies.items():
+                    if strategies.setdefault(sub, strategy) != strategy:
+                        raise MixtureSpecError(f"{where}: two sub-mixtures named {sub!r} use different strategies "
+                                               f"({strategies[sub]} and {strategy}); give them different names")
                 provenance.update(component._provenance)
                 parts.append({"mixture": component.description, "weight": weight})
             for leaf, probability in leaves.items():

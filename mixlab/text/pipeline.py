@@ -256,8 +256,13 @@ class BatchIterator(Iterator[dict]):
         if state.get("version") != STATE_VERSION or state.get("kind") != "mixlab.text.batches":
             raise ResumeError(f"batch iterator state has version {state.get('version')!r}, kind "
                               f"{state.get('kind')!r}; expected version {STATE_VERSION} of 'mixlab.text.batches'")
-        for key, mine in (("seed", self.seed), ("config", self.config.model_dump()),
-                          ("task_names", list(self.task_names))):
+        saved, now = state["config"], self.config.model_dump()
+        changed = [f"{key} {saved.get(key)!r} -> {value!r}" for key, value in now.items() if saved.get(key) != value]
+        if changed:
+            raise ResumeError(f"cannot resume: the checkpoint's batches were made with other settings "
+                              f"({', '.join(changed)}); fix: resume with the saved run's settings (see "
+                              f"<run>/config.yaml) or start a new run (init_from: keeps the weights)")
+        for key, mine in (("seed", self.seed), ("task_names", list(self.task_names))):
             if state[key] != mine:
                 raise ResumeError(f"batch iterator state was saved with a different {key} ({state[key]!r:.120} "
                                   f"vs {mine!r:.120}); fix: resume with the settings of the saved run")

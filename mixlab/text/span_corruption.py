@@ -51,8 +51,15 @@ def noise_counts(lengths: np.ndarray, noise_density: float = NOISE_DENSITY,
 def corrupted_lengths(length: int, noise_density: float = NOISE_DENSITY,
                       mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH) -> tuple[int, int]:
     """``(inputs, targets)`` lengths, EOS included, after corrupting ``length`` raw tokens."""
-    num_noise, num_spans = noise_counts(np.array([length]), noise_density, mean_noise_span_length)
-    return int(length - num_noise[0] + num_spans[0] + 1), int(num_noise[0] + num_spans[0] + 1)
+    inputs, targets = _corrupted_lengths(np.array([length]), noise_density, mean_noise_span_length)
+    return int(inputs[0]), int(targets[0])
+
+
+def _corrupted_lengths(raw: np.ndarray, noise_density: float,
+                       mean_noise_span_length: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`corrupted_lengths` for every raw length in ``raw``."""
+    num_noise, num_spans = noise_counts(raw, noise_density, mean_noise_span_length)
+    return raw - num_noise + num_spans + 1, num_noise + num_spans + 1
 
 
 def corruption_lengths(input_length: int, noise_density: float = NOISE_DENSITY,
@@ -74,11 +81,10 @@ def longest_fitting_raw(input_length: int, target_length: int | None, noise_dens
     (and ``target_length`` targets, unless ``None``); 0 if none does. Checks lengths a window at a time."""
     start, size = 1, 1024
     while True:
-        raw = np.arange(start, start + size)
-        num_noise, num_spans = noise_counts(raw, noise_density, mean_noise_span_length)
-        fits = raw - num_noise + num_spans + 1 <= input_length
+        inputs, targets = _corrupted_lengths(np.arange(start, start + size), noise_density, mean_noise_span_length)
+        fits = inputs <= input_length
         if target_length is not None:
-            fits &= num_noise + num_spans + 1 <= target_length
+            fits &= targets <= target_length
         misfit = np.flatnonzero(~fits)
         if misfit.size:
             return int(start + misfit[0] - 1)

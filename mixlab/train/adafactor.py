@@ -109,7 +109,7 @@ class Adafactor(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                if _is_dtensor(p) or p.dtype != torch.float32 or p.dim() == 0 or p.device.type not in _STACKED:
+                if _is_dtensor(p) or p.dtype != torch.float32 or p.device.type not in _STACKED:
                     self._update_one(p, group)
                 else:
                     buckets.setdefault((p.shape, p.device), []).append(p)

@@ -141,12 +141,15 @@ class CheckpointManager:
         return None
 
     def latest(self) -> Path | None:
-        """The newest checkpoint that verifies; broken newer ones are reported and skipped."""
+        """The newest checkpoint that verifies; broken newer ones are reported, skipped and kept in
+        ``self.skipped`` (folder -> why), so a caller can name them without verifying them again."""
+        self.skipped: dict[Path, str] = {}
         for step in reversed(self.steps()):
             folder = self.root / step_dir_name(step)
             problem = self.verify(folder)
             if problem is None:
                 return folder
+            self.skipped[folder] = problem
             log.warning("skipping checkpoint %s: %s; falling back to an earlier one", folder, problem)
         return None
 

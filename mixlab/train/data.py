@@ -158,7 +158,6 @@ class MixtureBatches:
             if not resumable:
                 raise ResumeError("data state holds a batch-iterator state but mixlab.text.batches returned an "
                                   "iterator without load_state_dict; resume with the mixlab version that saved it")
-            _check_batch_settings(state["iterator"], batches)
             batches.load_state_dict(state["iterator"])
         head = {"version": STATE_VERSION, "kind": self.kind, "shard": list(self.shard)}
         iterator = iter(batches)
@@ -170,20 +169,6 @@ class MixtureBatches:
             skip += 1
             tail = {"iterator": batches.state_dict()} if resumable else {"stream": anchor, "skip": skip}
             yield batch, {**head, **tail}
-
-
-def _check_batch_settings(saved: dict[str, Any], batches: Any) -> None:
-    """Refuse a batch-iterator state saved with other batch settings, naming each changed one."""
-    config = getattr(batches, "config", None)
-    if config is None or not isinstance(saved.get("config"), dict):
-        return
-    now = config.model_dump()
-    changed = [f"{key} {saved['config'].get(key)!r} -> {value!r}" for key, value in now.items()
-               if saved["config"].get(key) != value]
-    if changed:
-        raise ResumeError(f"cannot resume: the checkpoint's batches were made with other settings ({', '.join(changed)}"
-                          "); fix: resume with the saved run's settings (see <run>/config.yaml) or start a new run "
-                          "(init_from: keeps the weights)")
 
 
 class Prefetcher:

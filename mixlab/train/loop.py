@@ -130,7 +130,7 @@ class Trainer:
         folder = self.checkpoints.latest()
         if folder is None:
             if existing:
-                problems = "; ".join(f"{f.name}: {why}" for f, why in self.checkpoints.problems().items())
+                problems = "; ".join(f"{f.name}: {why}" for f, why in reversed(self.checkpoints.skipped.items()))
                 raise CheckpointError(f"cannot resume: no checkpoint under {self.checkpoints.root} verifies "
                                       f"({problems}); fix: restore a good copy, or start a new run with another "
                                       "out_dir (or init_from a good checkpoint)")
@@ -283,7 +283,7 @@ class Trainer:
 
 
 class _Window:
-    """Device-side sums over the steps since the last log (no host sync until ``vector``)."""
+    """Device-side sums over the steps since the last log (no host sync until ``reduce``)."""
 
     def __init__(self, num_tasks: int, device: Any) -> None:
         self.num_tasks, self.device = num_tasks, device

@@ -40,9 +40,9 @@ class MetricsLog:
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """The records of ``<run_dir>/metrics.jsonl``."""
+    """The records of ``<run_dir>/metrics.jsonl`` (a line cut off by a killed run is left out)."""
     path = Path(run_dir) / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [record for line in path.read_text(encoding="utf-8").splitlines() if (record := _parse(line)) is not None]
 
 
 def _parse(line: str) -> dict[str, Any] | None:

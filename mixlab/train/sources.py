@@ -51,11 +51,11 @@ def build_data(config: Any, backend: Any, vocab_size: int, *, tokenizer: Any = N
     if split is None:
         return MixtureBatches(mixture, tokenizer, batch_config, seed=seed, shard=backend.shard,
                               on_bad_row=config.on_bad_row)
-    return _eval_batches(mixture, tokenizer, batch_config, seed, backend.shard, split)
+    return _eval_batches(mixture, tokenizer, batch_config, seed, backend.shard, split, config.on_bad_row)
 
 
 def _eval_batches(mixture: Any, tokenizer: Any, batch_config: Any, seed: int, shard: tuple[int, int],
-                  split: str) -> BatchSource | None:
+                  split: str, on_bad_row: str) -> BatchSource | None:
     from mixlab.samplers import Mixture
 
     have = {name: task for name, task in mixture.tasks.items() if task.num_examples.get(split)}
@@ -67,12 +67,12 @@ def _eval_batches(mixture: Any, tokenizer: Any, batch_config: Any, seed: int, sh
         warnings.warn(f"eval: no task of mixture {mixture.name!r} has a {split!r} split; eval is off", stacklevel=3)
         return None
     rates = {name: mixture.rates[name] for name in have}
-    data = {name: task.load(split) for name, task in have.items()}
+    data = {name: task.load(split, on_bad_row=on_bad_row) for name, task in have.items()}
     # the stream reads a task's "train" rows: give it eval-split copies of the tasks (same mixing rates)
     tasks = {name: task.model_copy(update={"num_examples": {**task.num_examples, "train": len(data[name])}})
              for name, task in have.items()}
     sub = Mixture(name=f"{mixture.name}:{split}", rates=rates, tasks=tasks)
-    return MixtureBatches(sub, tokenizer, batch_config, seed=seed, shard=shard, data=data)
+    return MixtureBatches(sub, tokenizer, batch_config, seed=seed, shard=shard, data=data, on_bad_row=on_bad_row)
 
 
 def resolve_mixture(mixture: str | dict[str, Any], R: float | None = None, registry: Any = None) -> Any:

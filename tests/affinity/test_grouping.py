@@ -88,6 +88,15 @@ def test_heuristic_is_valid_and_close(seed):
         assert heuristic.score >= best - 0.5  # no guarantee (optimal in 79 of 90 random 8-node cases)
 
 
+def test_swaps_escape_where_single_moves_stop():
+    """From this split no single move raises the score, but swapping two nodes does (found by search)."""
+    from mixlab.affinity.grouping import _local_moves
+
+    pair = np.random.default_rng(0).normal(size=(6, 6))
+    np.fill_diagonal(pair, 0)
+    assert _local_moves(pair, [[2, 4, 5], [0, 1, 3]], 2, 0.0) == [[3, 5], [0, 1, 2, 4]]
+
+
 def test_large_graph_uses_the_heuristic_quickly():
     graph = _random_graph(20, 1)
     found = group_nodes(graph, 4)

@@ -140,6 +140,7 @@ def test_hf_source_reads_a_data_mirror(tmp_path, monkeypatch):
     assert source.mirror_files("validation", tmp_path) == [str(folder / "validation_matched.jsonl")]
     assert [Path(p).name for p in source.mirror_files("train", tmp_path)] == [
         "train-00000-of-00002.parquet", "train-00001-of-00002.parquet"]
+    monkeypatch.delenv("MIXLAB_DATA_MIRROR", raising=False)
     assert source.mirror_files("validation") is None  # no mirror configured
     monkeypatch.setenv("MIXLAB_DATA_MIRROR", str(tmp_path))
     rows = source.load("validation")

@@ -133,6 +133,14 @@ def _named(name: str, **targets: Any) -> Any:
         return get_mixture(name, _registry())
 
 
+def _cuda_without_gpu() -> Any:
+    """``device: cuda`` where torch sees no GPU (also on a GPU machine: torch is told there is none)."""
+    from mixlab.backends import get_backend
+
+    with mock.patch("torch.cuda.is_available", return_value=False):
+        return get_backend("torch", device="cuda").setup()
+
+
 def _config(**fields: Any) -> Any:
     from mixlab.train import PretrainConfig
 
@@ -346,8 +354,7 @@ CASES: list[Case] = [
          lambda d: _config(backend={"name": "xla", "device": "cpu"}), ConfigError,
          r"device 'cpu' is for the torch backend.*PJRT_DEVICE"),
     Case("config-cuda-without-gpu", "config", "`backend: {device: cuda}` where torch sees no GPU",
-         lambda d: __import__("mixlab.backends", fromlist=["x"]).get_backend("torch", device="cuda").setup(),
-         ConfigError, r"backend device 'cuda', but torch sees no CUDA device .*; fix"),
+         lambda d: _cuda_without_gpu(), ConfigError, r"backend device 'cuda', but torch sees no CUDA device .*; fix"),
     Case("config-bad-on-bad-row", "config", "`on_bad_row: ignore`",
          lambda d: _config(on_bad_row="ignore"), ConfigError, r"on_bad_row: Input should be 'error' or 'skip'"),
     Case("config-R-with-synthetic", "config", "`R: 2` with `data: synthetic`",

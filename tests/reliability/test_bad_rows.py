@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 
+import numpy as np
 import pytest
 
 from mixlab import CallableSource, FileSource, Mixture, Registry, Task
@@ -56,12 +57,10 @@ def test_bad_row_fails_in_place_naming_task_and_row(case, bad, message):
 def test_skip_policy_skips_and_counts(case, bad, message):
     rows = _rows_with(bad, 7)
     task = _task("demo/qa", rows)
-    make = lambda: Mixture.of([(task, 1.0)], name="m").stream(seed=3, exhaustion="first", on_bad_row="skip")  # noqa
-    examples = list(make())
+    stream = Mixture.of([(task, 1.0)], name="m").stream(seed=3, exhaustion="first", on_bad_row="skip")
+    examples = list(stream)
     assert sorted(e["index"] for e in examples) == [i for i in range(12) if i != 7]
     assert all(e["targets"] == f"a{e['index']}" for e in examples)  # nothing wrong slipped through
-    stream = make()
-    list(stream)
     assert stream.skipped_rows == {"demo/qa": 1}
     assert stream.state_dict()["skipped"] == {"demo/qa": 1}
 
@@ -121,6 +120,29 @@ def test_file_rows_default_errors_name_task_file_and_line(tmp_path):
         list(Mixture.of([(good, 1.0)], name="m").stream(seed=0, exhaustion="all"))
 
 
+def test_data_shorter_than_declared_still_names_the_file(tmp_path):
+    """Rows cycled because the file is shorter than declared keep pointing at their file and record."""
+    good = FILE.replace(b"caf\xe9", b"cafe").replace(b'"a": \n', b'"a": "x"}\n').replace(b"[1, 2]", b'{"q": "g", "a": "h"}')
+    task = _jsonl_task(tmp_path, good, 9)  # 6 rows in the file: example 8 reads record 2, example 5 record 5
+    with pytest.warns(UserWarning, match="declares 9 train examples but its data has 6 rows"), pytest.raises(
+            DataError, match=r"formatter failed on row \{'q': 'f'\}: KeyError\('a'\); at train row 5 "
+                             r"\(file .*rows\.jsonl, record 5\)$"):
+        list(Mixture.of([(task, 1.0)], name="m").stream(seed=0, exhaustion="all"))
+
+
+def test_a_failed_load_is_tried_once_and_raised_in_place(tmp_path):
+    calls = []
+
+    def fails(split):
+        calls.append(split)
+        raise DataError("disk on fire")
+
+    task = _task("demo/qa", [None] * 4, source=CallableSource(fn=fails))
+    with pytest.raises(DataError, match="disk on fire"):
+        list(Mixture.of([(task, 1.0)], name="m").stream(seed=0))
+    assert calls == ["train"]  # the fast path's attempt is reused by the careful path, not repeated
+
+
 def test_file_rows_skip_policy_keeps_indices_aligned(tmp_path):
     task = _jsonl_task(tmp_path, FILE, 6)
     rows = task.load("train", on_bad_row="skip")
@@ -163,7 +185,9 @@ def test_over_long_text_truncated_and_counted_and_skips_reach_metrics(tmp_path):
     it = batches(stream, tokenizer, config, task_names=["demo/qa"])
     out = list(it)
     assert it.stats["num_truncated"] == 2 and it.stats["num_examples"] == 7 and stream.skipped_rows == {"demo/qa": 1}
-    assert all(b["input_ids"].shape == (2, 32) and (b["labels"] >= -100).all() for b in out)
+    assert all(b["input_ids"].shape == (2, 32) for b in out)
+    labels = np.concatenate([b["labels"].ravel() for b in out])
+    assert ((labels == -100) | ((labels >= 0) & (labels < tokenizer.vocab_size))).all()
     lengths = sorted(int((b["input_ids"][r] > 0).sum()) for b in out for r in range(2))
     assert lengths[-1] == 32  # the long one cut to input_length, ending in EOS
     assert any(b["input_ids"][r, 31] == tokenizer.eos_id for b in out for r in range(2))
@@ -182,3 +206,21 @@ def test_over_long_text_truncated_and_counted_and_skips_reach_metrics(tmp_path):
     with pytest.raises(DataError, match=r"task 'demo/qa': formatter gave empty targets .*; at train row 5$"):
         train(PretrainConfig(**{**cfg.to_dict(), "on_bad_row": "error", "out_dir": str(tmp_path / "strict")}),
               registry=registry, progress=False)
+
+
+def test_lines_split_alike_whether_or_not_a_line_is_bad(tmp_path):
+    """Only \\n (or \\r\\n) ends a line, in the strict reader and in the one that skips undecodable lines:
+    one bad byte elsewhere in a file must not change how the other lines are read."""
+    good = '{"q": "a\u2028b", "a": "x"}\r\n{"q": "c", "a": "y"}\n'.encode()
+    task = _jsonl_task(tmp_path, good, 2)
+    rows = task.load("train")
+    assert [r["q"] for r in rows] == ["a\u2028b", "c"]
+    assert task.load("train", on_bad_row="skip") == rows
+    task = _jsonl_task(tmp_path, good + b'{"q": "caf\xe9", "a": "z"}\n', 3)
+    skipped = task.load("train", on_bad_row="skip")
+    assert skipped[:2] == rows and type(skipped[2]).__name__ == "BadRow"
+    text = FileSource(format="text", files={"train": ["t.txt"]}, root=str(tmp_path))
+    (tmp_path / "t.txt").write_bytes(b"one\rtwo\nthree\r\n")
+    assert [r["text"] for r in text.load("train")] == ["one\rtwo", "three"]
+    (tmp_path / "t.txt").write_bytes(b"one\rtwo\nthree\r\n\xff\n")
+    assert [r["text"] for r in text.load("train", on_bad_row="skip")[:2]] == ["one\rtwo", "three"]

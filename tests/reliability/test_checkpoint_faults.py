@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 import torch
 
 from mixlab.errors import CheckpointError
 from mixlab.train import PretrainConfig, read_metrics, resolve_checkpoint, train
-from mixlab.train.checkpoint import CheckpointManager
+from mixlab.train.checkpoint import CheckpointManager, step_dir_name
 
 
 def _flip(path, at=None):
@@ -73,7 +74,7 @@ def test_damaged_newest_checkpoint_is_reported_and_the_previous_one_used(tmp_pat
     (record,) = caplog.records
     assert str(tmp_path / "step_0000002") in record.getMessage()
     assert "falling back to an earlier one" in record.getMessage()
-    assert __import__("re").search(message, record.getMessage()), record.getMessage()
+    assert re.search(message, record.getMessage()), record.getMessage()
     assert list(manager.problems()) == [tmp_path / "step_0000002"]
 
 
@@ -110,7 +111,7 @@ def test_resume_falls_back_past_two_damaged_checkpoints_then_refuses_when_none_i
     assert CheckpointManager(folder, keep=3, save_fn=None, load_fn=None).problems() == {}  # bad ones replaced
 
     for step in (4, 6, 8):
-        _flip(folder / f"step_{step:07d}" / "trainer.pt")
+        _flip(folder / step_dir_name(step) / "trainer.pt")
     with pytest.raises(CheckpointError, match=r"cannot resume: no checkpoint under .*checkpoints verifies "
                                               r"\(step_0000004: trainer\.pt does not match its checksum.*"
                                               r"fix: restore a good copy"):

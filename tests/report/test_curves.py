@@ -87,3 +87,19 @@ def test_smoothed_is_a_trailing_mean(values):
 
 def test_smoothed_leaves_short_curves_alone():
     assert smoothed([1.0] * 49) is None
+
+
+def test_mixture_plot_rows_use_the_manifests_capped_sizes(monkeypatch):
+    """The report draws ``mixlab rates --plot``'s figure from the manifest: its ``num_capped`` when recorded,
+    else ``min(num_examples, cap)``."""
+    from mixlab.report import sections
+    from mixlab.samplers import plot
+
+    tasks = [{"name": "t/a", "family": "f", "rate": 0.5, "num_examples": 10_000, "num_capped": 2_500.0},
+             {"name": "t/b", "family": "f", "rate": 0.5, "num_examples": 10_000}]
+    drawn = {}
+    monkeypatch.setattr(plot, "plot_rates", lambda rows, **kw: drawn.update(rows=rows, **kw))
+    monkeypatch.setattr(sections.figures, "to_data_uri", lambda fig: "data:")
+    sections._mixture_plot(cv.leaves_of({"tasks": tasks}), 3_000.0, "m")
+    assert [(r["task"], r["num_capped"]) for r in drawn["rows"]] == [("t/a", 2_500.0), ("t/b", 3_000.0)]
+    assert drawn["cap"] == 3_000.0 and drawn["title"] == "mixture m: 2 tasks"

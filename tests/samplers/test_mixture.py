@@ -131,3 +131,15 @@ def test_nested_manifest_records_caps_and_strategies():
         "t/a": (100, 100.0, 500.0), "t/b": (400, 400.0, 500.0), "t/c": (1000, 500.0, 500.0),
         "t/u": (50, 50.0, None), SS.name: (SS.num_train, float(SS.num_train), None)}
     assert Mixture.of([(A, 1.0)], name="plain").cap is None
+
+
+def test_sub_mixtures_with_one_name_and_two_strategies_are_refused():
+    """The manifest records one strategy per sub-mixture name: two different ones under one name would
+    silently lose one from the run record."""
+    a, b = make_task("s/a", 10), make_task("s/b", 20)
+    capped = Mixture.from_strategy([a], S.Proportional(cap=5), name="x")
+    uniform = Mixture.from_strategy([b], S.Uniform(), name="x")
+    with pytest.raises(MixtureSpecError, match=r"two sub-mixtures named 'x' use different strategies"):
+        Mixture.of([(capped, 1.0), (uniform, 1.0)], name="m")
+    twice = Mixture.of([(capped, 1.0), (capped, 2.0)], name="m")  # the same sub-mixture twice is fine
+    assert twice.manifest()["strategies"]["x"]["kind"] == "proportional"
