@@ -56,7 +56,6 @@ _LAZY: dict[str, str] = {
     "span_corruption": "mixlab.text",
     "BatchConfig": "mixlab.text",
     "batches": "mixlab.text",
-    "MixtureDataset": "mixlab.text",
     # affinity
     "affinity": "mixlab.affinity",
     # reports
@@ -78,6 +77,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
+        if name == "MixtureDataset":  # removed: mixlab.text's __getattr__ raises, naming the replacement
+            return importlib.import_module("mixlab.text").MixtureDataset
         raise AttributeError(f"module 'mixlab' has no attribute {name!r}")
     module, _, attr = module.partition(":")
     target = importlib.import_module(module)

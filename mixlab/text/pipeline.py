@@ -28,11 +28,13 @@ from typing import Any
 import numpy as np
 
 from mixlab.errors import DataError, ResumeError
+from mixlab.resumable import check_fields, check_state, header
 from mixlab.text.batching import BatchConfig, Placement, assemble
 from mixlab.text.ragged import Ragged, append_token
 from mixlab.text.span_corruption import span_corrupt
 
 STATE_VERSION = 1
+KIND = "mixlab.text.batches"
 
 
 class _Chunk:
@@ -246,26 +248,22 @@ class BatchIterator(Iterator[dict]):
             stats = {**self._buffer[0].stats_before, "num_batches": self.stats["num_batches"]}
         else:
             stream_state, number, used = self.stream.state_dict(), self._next_chunk, []
-        return {"version": STATE_VERSION, "kind": "mixlab.text.batches", "seed": self.seed,
+        return {**header(KIND, STATE_VERSION), "seed": self.seed,
                 "config": self.config.model_dump(), "task_names": list(self.task_names), "stream": stream_state,
                 "chunk": number, "used": used + self._replay, "exhausted": self._exhausted and not self._buffer,
                 "stats": stats}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Rewind to ``state``; refuses a state from another version, seed, config or task list."""
-        if state.get("version") != STATE_VERSION or state.get("kind") != "mixlab.text.batches":
-            raise ResumeError(f"batch iterator state has version {state.get('version')!r}, kind "
-                              f"{state.get('kind')!r}; expected version {STATE_VERSION} of 'mixlab.text.batches'")
+        state = check_state(state, KIND, STATE_VERSION)
         saved, now = state["config"], self.config.model_dump()
         changed = [f"{key} {saved.get(key)!r} -> {value!r}" for key, value in now.items() if saved.get(key) != value]
         if changed:
             raise ResumeError(f"cannot resume: the checkpoint's batches were made with other settings "
                               f"({', '.join(changed)}); fix: resume with the saved run's settings (see "
                               f"<run>/config.yaml) or start a new run (init_from: keeps the weights)")
-        for key, mine in (("seed", self.seed), ("task_names", list(self.task_names))):
-            if state[key] != mine:
-                raise ResumeError(f"batch iterator state was saved with a different {key} ({state[key]!r:.120} "
-                                  f"vs {mine!r:.120}); fix: resume with the settings of the saved run")
+        check_fields(state, {"seed": self.seed, "task_names": list(self.task_names)}, "batches",
+                     "resume with the settings of the saved run")
         self.stream.load_state_dict(state["stream"])
         self._items = iter(self.stream)
         self._buffer.clear()

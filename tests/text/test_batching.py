@@ -71,7 +71,8 @@ def test_concat_text_joins_documents_into_full_pieces(tokenizer):
     items = make_items(60)
     got = [ex for batch in run(tokenizer, config(), items) for ex in examples_of(batch) if ex[0] == "ss/text"]
     rebuilt = [reconstruct(i, t, vocab_size=tokenizer.vocab_size).tolist() for _, i, t in got]
-    assert sum(rebuilt, []) == sum((tokenizer.encode(item["text"]) for item in items if "text" in item), [])
+    want = [tok for item in items if "text" in item for tok in tokenizer.encode(item["text"])]
+    assert [tok for row in rebuilt for tok in row] == want
     raw = config().raw_length
     assert raw == 52 and sum(len(piece) == raw for piece in rebuilt) >= len(rebuilt) - 8  # short only at chunk ends
     separate = [ex for b in run(tokenizer, config(concat_text=False), items) for ex in examples_of(b)]
@@ -151,7 +152,7 @@ def test_resume_at_every_batch_yields_the_tail(tokenizer, overrides):
         resumed.load_state_dict(state)
         tail = list(resumed)
         assert len(tail) == len(expected) - position
-        for got, want in zip(tail, expected[position:]):
+        for got, want in zip(tail, expected[position:], strict=True):
             assert all(np.array_equal(got[k], want[k]) for k in KEYS[:-1])
         assert resumed.stats == straight.stats  # resumed counters are not inflated by re-read chunks
         next(it, None)
@@ -163,7 +164,7 @@ def test_resume_refuses_other_settings(tokenizer):
     state = it.state_dict()
     with pytest.raises(ResumeError, match=r"other settings \(pack False -> True\)"):
         batches(FakeStream(make_items(10)), tokenizer, config(pack=True)).load_state_dict(state)
-    with pytest.raises(ResumeError, match="different seed"):
+    with pytest.raises(ResumeError, match="cannot resume batches: saved seed is 0 but this one has 1"):
         batches(FakeStream(make_items(10)), tokenizer, config(), seed=1).load_state_dict(state)
     with pytest.raises(ResumeError, match="version 0"):
         it.load_state_dict({**state, "version": 0})
@@ -186,7 +187,7 @@ def test_seed_changes_noise_not_supervised(tokenizer):
     first, other = run(tokenizer, config(), items, seed=0), run(tokenizer, config(), items, seed=1)
     sup = [ex for b in first for ex in examples_of(b) if ex[0] != "ss/text"]
     assert sup == [ex for b in other for ex in examples_of(b) if ex[0] != "ss/text"]
-    assert any(not np.array_equal(a["input_ids"], b["input_ids"]) for a, b in zip(first, other))
+    assert any(not np.array_equal(a["input_ids"], b["input_ids"]) for a, b in zip(first, other, strict=True))
 
 
 def test_drop_remainder_and_final_partial_batch(tokenizer):
@@ -236,7 +237,7 @@ def test_empty_and_tiny_texts(tokenizer):
     it = batches(FakeStream(items), tokenizer, cfg, task_names=TASKS)
     got = [ex for batch in it for ex in examples_of(batch)]
     assert it.stats["num_empty"] == 3
-    rebuilt = sum((reconstruct(i, t, vocab_size=tokenizer.vocab_size).tolist() for _, i, t in got), [])
+    rebuilt = [tok for _, i, t in got for tok in reconstruct(i, t, vocab_size=tokenizer.vocab_size).tolist()]
     assert rebuilt == tokenizer.encode("cat") + tokenizer.encode("the dog")
     assert list(batches(FakeStream(items[:2]), tokenizer, cfg, task_names=TASKS)) == []
 
@@ -252,7 +253,17 @@ def test_raw_length_is_the_longest_chunk_that_fits():
         config = BatchConfig.model_construct(batch_size=1, input_length=inputs, target_length=targets,
                                              noise_density=density, mean_noise_span_length=mean)
         raw = 0
-        while all(a <= b for a, b in zip(corrupted_lengths(raw + 1, density, mean), (inputs, targets))):
+        while all(a <= b for a, b in zip(corrupted_lengths(raw + 1, density, mean), (inputs, targets), strict=True)):
             raw += 1
         assert config.raw_length == raw, (inputs, targets, density, mean)
     assert BatchConfig(batch_size=1, input_length=512, target_length=114).raw_length == 568
+
+
+def test_mixture_dataset_is_removed_with_an_error_naming_the_replacement():
+    import mixlab
+    import mixlab.text
+
+    for module in (mixlab, mixlab.text):
+        with pytest.raises(AttributeError, match=r"MixtureDataset was removed .* fix: iterate mixlab\.batches\("):
+            module.MixtureDataset  # noqa: B018
+        assert "MixtureDataset" not in module.__all__
