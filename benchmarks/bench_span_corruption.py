@@ -26,7 +26,7 @@ def reference_one(tokens: np.ndarray, rng: np.random.Generator, density: float =
     """One example, T5-style: returns (inputs, targets) with EOS."""
     length = len(tokens)
     num_noise = int(min(max(round(length * density), 1), length - 1))
-    num_spans = max(int(round(num_noise / mean_span)), 1)
+    num_spans = max(round(num_noise / mean_span), 1)
 
     def segment(num_items: int) -> np.ndarray:
         markers = np.concatenate([np.ones(num_spans - 1, np.int64), np.zeros(num_items - num_spans, np.int64)])
@@ -68,7 +68,7 @@ def main() -> None:
         512, 114, 512, 114)
     runs = [(timed(lambda: [reference_one(row, ref_rng) for row in rows]),
              timed(lambda: span_corrupt(rows, vocab_size=VOCAB, rng=mix_rng))) for _ in range(args.repeats)]
-    reference, vectorised = (min(column) for column in zip(*runs))
+    reference, vectorised = (min(column) for column in zip(*runs, strict=True))
     print(f"sequences: {args.num} x {args.length} tokens, best of {args.repeats}")
     print(f"reference (per example): {num_tokens / reference / 1e6:8.2f} M tokens/s  ({reference:.3f} s)")
     print(f"mixlab (vectorised):     {num_tokens / vectorised / 1e6:8.2f} M tokens/s  ({vectorised:.3f} s)")

@@ -87,7 +87,7 @@ def best_of_alternating(runs: int, *measures) -> list[float]:
     """Each measure's best rate over ``runs`` rounds, the measures taking turns within a round (every side
     gets the same treatment; a shared machine only slows runs down, so the best run is the truest)."""
     rates = [[measure() for measure in measures] for _ in range(runs)]
-    return [max(column) for column in zip(*rates)]
+    return [max(column) for column in zip(*rates, strict=True)]
 
 
 def bench_planning(num_tasks: int = 10_000) -> tuple[float, float]:

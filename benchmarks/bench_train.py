@@ -53,7 +53,7 @@ def run_mixlab(config: mixlab.PretrainConfig, args: argparse.Namespace) -> dict:
     result = mixlab.pretrain(config, progress=False)
     records = [r for r in mixlab.train.read_metrics(result.out_dir) if "steps_per_s" in r]
     steps = seconds = data_seconds = target_tokens = 0.0
-    for previous, record in zip(records, records[1:]):
+    for previous, record in itertools.pairwise(records):
         window = record["step"] - previous["step"]
         steps += window
         seconds += window / record["steps_per_s"]
@@ -152,8 +152,10 @@ def main() -> int:
             runs["hf"].append(run_hf(config, vocab, hf_data, args))
     ours, theirs = (max(runs[k], key=lambda r: r["steps_per_s"]) for k in ("mixlab", "hf"))  # best of repeats
     report = {
-        "data": config.mixture if data == "mixture" else "synthetic", "model": args.model, "batch_size": args.batch_size,
-        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu", "precision": args.precision, "compile": args.compile,
+        "data": config.mixture if data == "mixture" else "synthetic", "model": args.model,
+        "batch_size": args.batch_size,
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "precision": args.precision, "compile": args.compile,
         "lengths": [args.input_length, args.target_length], "timed_steps": args.steps, "repeats": args.repeats,
         "all_steps_per_s": {k: [round(r["steps_per_s"], 2) for r in v] for k, v in runs.items()},
         "mixlab": ours, "hf": theirs,
@@ -162,7 +164,7 @@ def main() -> int:
     }
     flops = step_flops(config, vocab, args)
     peak = peak_flops()
-    for key, run in (("mixlab", ours), ("hf", theirs)):
+    for run in (ours, theirs):
         run["model_tflops_per_s"] = flops * run["steps_per_s"] / 1e12
         if peak:
             run["mfu"] = flops * run["steps_per_s"] / peak

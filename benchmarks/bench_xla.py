@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import os
 import sys
@@ -99,7 +100,7 @@ def time_loop(args: argparse.Namespace, backend, out_dir: str) -> dict:
     config = make_config(args, f"{out_dir}/loop", args.warmup + args.steps)
     result = train(config, backend=backend, progress=False)
     records = [r for r in read_metrics(result.out_dir) if "steps_per_s" in r]
-    windows = [(r["step"] - p["step"], r) for p, r in zip(records, records[1:])]
+    windows = [(r["step"] - p["step"], r) for p, r in itertools.pairwise(records)]
     seconds = sum(n / r["steps_per_s"] for n, r in windows)
     data_seconds = sum(r["data_share"] * n / r["steps_per_s"] for n, r in windows)
     return {"loop_steps_per_s": sum(n for n, _ in windows) / seconds, "loop_data_share": data_seconds / seconds}

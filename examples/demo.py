@@ -16,8 +16,9 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-import mixlab
 import mixlab_wordnet
+
+import mixlab
 
 HERE = Path(__file__).resolve().parent
 TABLE2 = HERE / "data" / "table2_cotraining.csv"

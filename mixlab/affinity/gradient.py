@@ -74,7 +74,7 @@ def gradient_affinity(batches: Batches, *, model: Any = None, num_steps: int = 1
         for i in range(len(data)):
             grad = torch.autograd.grad(losses[i], list(params.values()))
             grads.append(grad)
-            ahead = {n: p.detach() - lookahead_lr * g for (n, p), g in zip(params.items(), grad)}
+            ahead = {n: p.detach() - lookahead_lr * g for (n, p), g in zip(params.items(), grad, strict=True)}
             with torch.no_grad():
                 after = torch.stack([loss(ahead, b) for b in data])
             total[i] += (1.0 - after / before).double().cpu().numpy()

@@ -33,7 +33,7 @@ def plot_transfer(graph: nx.DiGraph, path: str | Path | None = None, *, budget: 
     FigureCanvasAgg(fig)
     ax_graph, ax_heat = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.15]})
     angles = [2 * math.pi * k / len(names) for k in range(len(names))]
-    pos = {n: (math.cos(a), math.sin(a)) for n, a in zip(names, angles)}
+    pos = {n: (math.cos(a), math.sin(a)) for n, a in zip(names, angles, strict=True)}
     edges = [(s, t) for s, t in sorted(graph.edges) if s != t]
     values = [100.0 * graph.edges[e]["gain"][budget] for e in edges]
     colours = ["tab:green" if v >= 0 else "tab:red" for v in values]

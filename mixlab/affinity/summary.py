@@ -38,7 +38,8 @@ def format_summary(graph: nx.DiGraph, summary: dict[str, Any]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells):
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        pairs = enumerate(zip(cells, widths, strict=True))
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in pairs)
 
     out = [f"gains relative to the target's baseline at {budget!r} (strengths, sensitivity); "
            f"avg gain as in ExT5 Table 2", line(header), line(["-" * w for w in widths]), *map(line, rows), ""]

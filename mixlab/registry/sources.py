@@ -70,7 +70,7 @@ def row_origin(rows: Any, index: int) -> str:
         return ""
     try:
         return f" (file {origin(index)})"
-    except Exception:  # an origin lookup must never hide the real error
+    except Exception:  # noqa: BLE001 - an origin lookup must never hide the real error
         return ""
 
 

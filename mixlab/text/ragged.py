@@ -10,7 +10,7 @@ import numpy as np
 class Ragged:
     """Rows ``values[offsets[i]:offsets[i + 1]]``; the pipeline's unit of vectorised work."""
 
-    __slots__ = ("values", "lengths", "offsets")
+    __slots__ = ("lengths", "offsets", "values")
 
     def __init__(self, values: np.ndarray, lengths: np.ndarray) -> None:
         self.values = np.asarray(values, dtype=np.int32)

@@ -233,7 +233,8 @@ def span_corrupt(tokens: Sequence[Sequence[int] | np.ndarray] | Ragged, *, vocab
         # targets: per segment two pieces, (sentinel, noise tokens) for noise, (-, EOS) for the EOS segment
         _gather(rows.values, np.stack([start, start], axis=2),
                 np.stack([np.where(noise, has_tokens, 0), np.where(noise | eos, sizes, 0)], axis=2),
-                np.stack([np.ones_like(eos), eos], axis=2), np.stack([sentinel, np.full_like(sentinel, eos_id)], axis=2),
+                np.stack([np.ones_like(eos), eos], axis=2),
+                np.stack([sentinel, np.full_like(sentinel, eos_id)], axis=2),
                 targets.values[targets.offsets[a]:targets.offsets[b]])
     return Corrupted(inputs, targets)
 

@@ -222,7 +222,8 @@ def split_rows(rows: Sequence[dict], key: str, num_train: int, num_validation: i
     """
     fields = list(rows[0])
     unique = sorted({json.dumps([r[f] for f in fields], ensure_ascii=False) for r in rows})
-    picked = [dict(zip(fields, json.loads(unique[i]))) for i in rng_for(seed, name).permutation(len(unique))]
+    order = rng_for(seed, name).permutation(len(unique))
+    picked = [dict(zip(fields, json.loads(unique[i]), strict=True)) for i in order]
     validation: list[dict] = []
     held: set[str] = set()
     for row in picked:

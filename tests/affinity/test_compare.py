@@ -23,7 +23,7 @@ def test_by_hand():
 @given(st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 3)), min_size=3, max_size=30))
 def test_matches_scipy(pairs):
     stats = pytest.importorskip("scipy.stats")
-    x, y = (np.array(v, float) for v in zip(*pairs))
+    x, y = (np.array(v, float) for v in zip(*pairs, strict=True))
     if len(set(x)) < 2 or len(set(y)) < 2:
         return
     assert spearman(x, y) == pytest.approx(stats.spearmanr(x, y).statistic, abs=1e-12)

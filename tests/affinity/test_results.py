@@ -40,7 +40,8 @@ def test_csv_dicts_and_pydantic_records_give_the_same_graph(hand_rows, tmp_path)
         budget: str
 
     graphs = [transfer_graph(path), transfer_graph(str(path)), transfer_graph(hand_rows),
-              transfer_graph([Record(**r) for r in hand_rows]), transfer_graph([TransferResult(**r) for r in hand_rows])]
+              transfer_graph([Record(**r) for r in hand_rows]),
+              transfer_graph([TransferResult(**r) for r in hand_rows])]
     for g in graphs[1:]:
         assert nx.utils.graphs_equal(g, graphs[0])
         assert sorted(g.edges(data=True)) == sorted(graphs[0].edges(data=True))

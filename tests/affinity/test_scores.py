@@ -73,7 +73,7 @@ def test_table2_column_means(table2):
     names, scores = score_matrix(table2)
     import numpy as np
 
-    ours = dict(zip(names, np.nanmean(scores, axis=0).round(2)))
+    ours = dict(zip(names, np.nanmean(scores, axis=0).round(2), strict=True))
     differs = {n for n in names if ours[n] != PAPER_COLUMN_MEAN[n]}
     # NLI's and SEM's printed means (63.77, 76.43) do not match their printed cells (63.85, 76.58)
     assert differs == {"NLI", "SEM"}

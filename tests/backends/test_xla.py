@@ -205,7 +205,7 @@ def test_kill_and_resume_gives_identical_losses(backend, tmp_path, straight_loss
 def test_max_graphs_guards_against_recompilation(tmp_path):
     cfg = tiny_config(tmp_path / "run", steps=4, checkpoint_interval=0)
     train(cfg, backend=XlaBackend(parallel="none", max_graphs=2), progress=False)  # first step + steady state
-    with pytest.raises(RuntimeError, match="max_different_graphs|different graphs"):
+    with pytest.raises(RuntimeError, match=r"max_different_graphs|different graphs"):
         train(cfg, out_dir=tmp_path / "again", backend=XlaBackend(parallel="none", max_graphs=1), progress=False)
     torch_xla.sync()
 

@@ -6,12 +6,12 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import mixlab_exmix
 import pytest
+from mixlab_exmix import FAMILY_CODES, FORMATTERS, collections, entries
 
 import mixlab
-import mixlab_exmix
 from mixlab.cli import main
-from mixlab_exmix import FAMILY_CODES, FORMATTERS, collections, entries
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROWS = {r["task"]: r["row"] for r in map(json.loads, (FIXTURES / "rows.jsonl").read_text("utf-8").splitlines())}

@@ -3,9 +3,8 @@
 import json
 from pathlib import Path
 
-import pytest
-
 import mixlab_exmix
+import pytest
 
 datasets = pytest.importorskip("datasets")
 

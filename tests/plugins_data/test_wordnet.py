@@ -3,11 +3,11 @@
 import importlib.metadata as md
 from pathlib import Path
 
+import mixlab_wordnet
 import pytest
+from mixlab_wordnet import mixtures
 
 import mixlab
-import mixlab_wordnet
-from mixlab_wordnet import mixtures
 
 SUPERVISED = ["wordnet/antonym", "wordnet/cloze", "wordnet/define", "wordnet/hypernym", "wordnet/pos",
               "wordnet/reverse_dictionary", "wordnet/supersense"]

@@ -146,5 +146,5 @@ def test_licence_extraction(build):
     text = ("Files: *\nLicense: WordNet3.0\n This software is provided.\n .\n WordNet 3.0 Copyright 2006.\n\n"
             "Files: debian/*\nLicense: GPL-2+\n")
     assert build.wordnet_license(text) == "This software is provided.\n\nWordNet 3.0 Copyright 2006.\n"
-    with pytest.raises(ValueError, match="no 'License: WordNet3.0' paragraph"):
+    with pytest.raises(ValueError, match=r"no 'License: WordNet3\.0' paragraph"):
         build.wordnet_license("License: MIT\n")

@@ -64,7 +64,7 @@ def test_duplicates_detected_across_non_adjacent_entries():
 
 
 def test_strict_raises_on_the_first_failure():
-    with pytest.raises(PluginError, match="plugin 'broken_future_api'.*targets plugin API 99"):
+    with pytest.raises(PluginError, match=r"plugin 'broken_future_api'.*targets plugin API 99"):
         mixlab.load_registry(strict=True)
     with pytest.raises(DuplicateTaskError, match="dupe/shared"):
         mixlab.load_registry(strict=True, plugins=["testgood", "dupe"])

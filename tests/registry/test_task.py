@@ -93,8 +93,10 @@ def test_file_sources_read_each_format(tmp_path):
     (tmp_path / "a.txt").write_text("line one\n\nline two\n")
     assert FileSource(format="jsonl", files={"train": ["a.jsonl"]}, root=str(tmp_path)).load("train") == [
         {"q": "a", "a": "1"}, {"q": "b", "a": "2"}]
-    assert FileSource(format="csv", files={"train": ["a.csv"]}, root=str(tmp_path)).load("train") == [{"q": "c", "a": "3"}]
-    assert FileSource(format="tsv", files={"train": ["a.tsv"]}, root=str(tmp_path)).load("train") == [{"q": "d", "a": "4"}]
+    csv_rows = FileSource(format="csv", files={"train": ["a.csv"]}, root=str(tmp_path)).load("train")
+    assert csv_rows == [{"q": "c", "a": "3"}]
+    tsv_rows = FileSource(format="tsv", files={"train": ["a.tsv"]}, root=str(tmp_path)).load("train")
+    assert tsv_rows == [{"q": "d", "a": "4"}]
     assert FileSource(format="text", files={"train": [str(tmp_path / "a.txt")]}).load("train") == [
         {"text": "line one"}, {"text": "line two"}]
 

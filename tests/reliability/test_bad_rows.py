@@ -122,7 +122,8 @@ def test_file_rows_default_errors_name_task_file_and_line(tmp_path):
 
 def test_data_shorter_than_declared_still_names_the_file(tmp_path):
     """Rows cycled because the file is shorter than declared keep pointing at their file and record."""
-    good = FILE.replace(b"caf\xe9", b"cafe").replace(b'"a": \n', b'"a": "x"}\n').replace(b"[1, 2]", b'{"q": "g", "a": "h"}')
+    good = (FILE.replace(b"caf\xe9", b"cafe").replace(b'"a": \n', b'"a": "x"}\n')
+            .replace(b"[1, 2]", b'{"q": "g", "a": "h"}'))
     task = _jsonl_task(tmp_path, good, 9)  # 6 rows in the file: example 8 reads record 2, example 5 record 5
     with pytest.warns(UserWarning, match="declares 9 train examples but its data has 6 rows"), pytest.raises(
             DataError, match=r"formatter failed on row \{'q': 'f'\}: KeyError\('a'\); at train row 5 "

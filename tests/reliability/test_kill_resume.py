@@ -92,11 +92,11 @@ def test_sigkill_at_random_points_then_resume_matches_uninterrupted_run(tmp_path
             if kind == "time":
                 time.sleep(point)
             elif kind == "step":
-                _wait(lambda: _last_step(killed) >= point, proc, f"step {point}")
+                _wait(lambda: _last_step(killed) >= point, proc, f"step {point}")  # noqa: B023 - called now
                 time.sleep(float(rng.uniform(0, 0.05)))  # somewhere inside a later step
             else:
                 staging = killed / "checkpoints"
-                _wait(lambda: any(any(p.iterdir()) for p in staging.glob(".step_*.tmp-*")), proc,
+                _wait(lambda: any(any(p.iterdir()) for p in staging.glob(".step_*.tmp-*")), proc,  # noqa: B023
                       "a checkpoint write")
         finally:
             proc.send_signal(signal.SIGKILL)

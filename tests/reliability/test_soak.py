@@ -53,7 +53,7 @@ def test_ten_million_examples_in_constant_memory_and_state_size():
     seen = 0
     for _ in range(TOTAL // EVERY):
         last = None
-        for last in itertools.islice(iterator, EVERY):
+        for last in itertools.islice(iterator, EVERY):  # noqa: B007 - the last item is checked below
             pass
         seen += EVERY
         assert last is not None and set(last) == {"task", "index", "inputs", "targets"}

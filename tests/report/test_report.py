@@ -16,8 +16,16 @@ import mixlab
 from mixlab.cli import main
 from mixlab.errors import DataError
 from mixlab.report import SECTION_TITLES, collect_environment, render_report, write_environment, write_report
-from tests.report.fakerun import (AFFINITY_CSV, TASKS, make_run, manifest, metrics_lines, png_size, task_loss,
-                                  write_checkpoint)
+from tests.report.fakerun import (
+    AFFINITY_CSV,
+    TASKS,
+    make_run,
+    manifest,
+    metrics_lines,
+    png_size,
+    task_loss,
+    write_checkpoint,
+)
 
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
@@ -162,7 +170,7 @@ def test_invalid_affinity_table_is_a_note(tmp_path):
 
 
 def test_missing_run_folder_raises(tmp_path):
-    with pytest.raises(DataError, match="run folder .*nowhere.* does not exist"):
+    with pytest.raises(DataError, match=r"run folder .*nowhere.* does not exist"):
         write_report(tmp_path / "nowhere")
 
 

@@ -8,7 +8,12 @@ from hypothesis import strategies as st
 import mixlab
 from mixlab.errors import DataError
 from mixlab.text.span_corruption import (
-    corrupted_lengths, corruption_lengths, noise_counts, noise_mask, reconstruct, span_corrupt,
+    corrupted_lengths,
+    corruption_lengths,
+    noise_counts,
+    noise_mask,
+    reconstruct,
+    span_corrupt,
 )
 
 T5_VOCAB = 32100
@@ -44,7 +49,7 @@ def test_golden_seeded_output():
 
 
 def test_density_and_mean_span_length_over_many_samples():
-    is_noise, span = noise_mask(np.full(4000, 568), np.random.default_rng(7))
+    is_noise, _ = noise_mask(np.full(4000, 568), np.random.default_rng(7))
     assert is_noise.mean() == pytest.approx(85 / 568)  # exact count per row: round(568 * 0.15) = 85
     starts = is_noise & ~np.concatenate([np.zeros((4000, 1), bool), is_noise[:, :-1]], axis=1)
     assert starts.sum(axis=1).tolist() == [28] * 4000  # round(85 / 3) spans in every row
@@ -112,7 +117,7 @@ rows_strategy = st.lists(st.lists(st.integers(3, 899), min_size=1, max_size=700)
 @given(rows=rows_strategy, seed=st.integers(0, 2**32 - 1), t5=st.booleans())
 def test_properties(rows, seed, t5):
     out = span_corrupt(rows, vocab_size=1000, rng=np.random.default_rng(seed), t5_compatible=t5)
-    for row, inputs, targets in zip(rows, out.inputs.to_list(), out.targets.to_list()):
+    for row, inputs, targets in zip(rows, out.inputs.to_list(), out.targets.to_list(), strict=True):
         assert reconstruct(inputs, targets, vocab_size=1000).tolist() == row
         in_budget, target_budget = corrupted_lengths(len(row))
         assert len(inputs) == in_budget and len(targets) == target_budget
@@ -164,5 +169,5 @@ def test_noise_mask_matches_span_corrupt_draws():
     rows = [np.arange(3, 3 + n) for n in (50, 141, 7)]
     is_noise, _ = noise_mask([50, 141, 7], np.random.default_rng(4))
     out = span_corrupt(rows, vocab_size=1000, rng=np.random.default_rng(4))
-    for row, mask, targets in zip(rows, is_noise, out.targets.to_list()):
+    for row, mask, targets in zip(rows, is_noise, out.targets.to_list(), strict=True):
         assert targets[targets < 900][:-1].tolist() == row[mask[:len(row)]].tolist()

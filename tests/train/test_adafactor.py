@@ -29,7 +29,7 @@ def test_matches_hf_adafactor(lr):
     ours, _ = _run(lambda ps: Adafactor(ps, lr=lr, factored_min_dim=1))  # HF factors every matrix
     theirs, _ = _run(lambda ps: HFAdafactor(ps, lr=lr, scale_parameter=True, relative_step=False, warmup_init=False))
     start, _ = _run(lambda ps: Adafactor(ps, lr=lr), steps=0)
-    for a, b, s in zip(ours, theirs, start):
+    for a, b, s in zip(ours, theirs, start, strict=True):
         assert (a - b).abs().max().item() < 1e-6
         assert (a - s).abs().max().item() > 1e-3  # the parameters did move
 
@@ -37,7 +37,7 @@ def test_matches_hf_adafactor(lr):
 def test_tensor_lr_equals_float_lr():
     floats, _ = _run(lambda ps: Adafactor(ps, lr=0.05))
     tensors, _ = _run(lambda ps: Adafactor(ps, lr=torch.tensor(0.05)))
-    assert all(torch.equal(a, b) for a, b in zip(floats, tensors))
+    assert all(torch.equal(a, b) for a, b in zip(floats, tensors, strict=True))
 
 
 def test_t5_factoring_rule_and_state():
@@ -72,11 +72,11 @@ def test_state_round_trip_continues_identically():
     gen = torch.Generator().manual_seed(7)
     for _ in range(3):
         grads = [torch.randn(p.shape, generator=gen) for p in a]
-        for p, q, g in zip(a, b, grads):
+        for p, q, g in zip(a, b, grads, strict=True):
             p.grad, q.grad = g.clone(), g.clone()
         opt_a.step()
         opt_b.step()
-    assert all(torch.equal(p, q) for p, q in zip(a, b))
+    assert all(torch.equal(p, q) for p, q in zip(a, b, strict=True))
 
 
 def test_bad_options_name_the_setting():
@@ -120,7 +120,7 @@ def test_same_shape_parameters_updated_together_match_one_by_one(monkeypatch, we
     chunked, _ = run()
     monkeypatch.setattr(adafactor, "_STACKED", ())
     single, _ = run()
-    for a, b, c in zip(stacked, chunked, single):
+    for a, b, c in zip(stacked, chunked, single, strict=True):
         torch.testing.assert_close(a, c, rtol=1e-6, atol=1e-7)
         torch.testing.assert_close(b, c, rtol=1e-6, atol=1e-7)
     assert all(opt.state[p]["step"].item() == 5.0 for p in stacked)

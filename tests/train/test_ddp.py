@@ -78,5 +78,5 @@ def test_fsdp_matches_ddp(tmp_path):
     ddp = read_metrics(_launch(tmp_path, "ddp", CONFIG))
     fsdp = read_metrics(_launch(tmp_path, "fsdp", CONFIG.replace("parallel: ddp", "parallel: fsdp")))
     assert [r["step"] for r in fsdp] == [1, 2, 3]
-    assert max(abs(a["loss"] - b["loss"]) for a, b in zip(ddp, fsdp)) < 1e-5
+    assert max(abs(a["loss"] - b["loss"]) for a, b in zip(ddp, fsdp, strict=True)) < 1e-5
     assert (tmp_path / "fsdp" / "checkpoints" / "step_0000003" / "manifest.json").is_file()

@@ -59,7 +59,7 @@ def test_t511_shape_untied_head_shared_embeddings():
     # tiny: 2 embeddings (12,800) + encoder (82,368) + decoder with cross-attention (115,264)
     assert count_parameters(model) == 210_432
     again = build_model(PRESETS["tiny"], 100, seed=0)
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True))
 
 
 def test_base_preset_matches_t511_base_parameter_count():

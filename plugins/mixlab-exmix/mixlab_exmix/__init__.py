@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import mixlab
-
 from mixlab_exmix.catalog import (
     DATA_ENV,
     FAMILY_CODES,

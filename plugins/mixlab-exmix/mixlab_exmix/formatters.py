@@ -37,7 +37,7 @@ def _out(inputs: str, targets: Any) -> dict[str, str]:
 def _fields(prefix: str, row: Row, columns: Sequence[str], names: Sequence[str] | None = None) -> str:
     """``"prefix name1: value1 name2: value2"`` from ``row[columns[i]]``."""
     names = names or columns
-    return " ".join([prefix, *(f"{n}: {_text(row[c])}" for n, c in zip(names, columns))])
+    return " ".join([prefix, *(f"{n}: {_text(row[c])}" for n, c in zip(names, columns, strict=True))])
 
 
 def _text(value: Any) -> str:
@@ -353,7 +353,7 @@ def _quac(row: Row) -> dict[str, str]:
     last = max((i for i, a in enumerate(answers) if a and a != "CANNOTANSWER"), default=None)
     if last is None:
         raise ValueError("dialogue has no answerable turn")
-    history = "".join(f" q: {_text(q)} a: {_text(a)}" for q, a in zip(questions[:last], answers[:last]))
+    history = "".join(f" q: {_text(q)} a: {_text(a)}" for q, a in zip(questions[:last], answers[:last], strict=True))
     inputs = (f"quac title: {row['wikipedia_page_title']} section: {row['section_title']}"
               f"{' history:' + history if history else ''} question: {_text(questions[last])} "
               f"context: {_text(row['context'])}")
@@ -367,7 +367,7 @@ def _race(question_generation: bool) -> Formatter:
         if question_generation:
             inputs = f"race generate question answer: {_text(answer)} article: {_text(row['article'])}"
             return _out(inputs, row["question"])
-        opts = " ".join(f"({k}) {_text(o)}" for k, o in zip("ABCD", options))
+        opts = " ".join(f"({k}) {_text(o)}" for k, o in zip("ABCD", options, strict=False))  # at most 4 labelled
         return _out(f"race question: {_text(row['question'])} options: {opts} article: {_text(row['article'])}", answer)
 
     return fmt
