@@ -318,12 +318,13 @@ class Mixture:
         shard: tuple[int, int] = (0, 1),
         exhaustion: Literal["repeat", "first", "all"] = "repeat",
         data: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        split: str = "train",
         **kwargs: Any,
     ) -> MixtureStream:
-        """A seeded, sharded, resumable :class:`~mixlab.stream.MixtureStream` over this mixture."""
+        """A seeded, sharded, resumable :class:`~mixlab.stream.MixtureStream` over this mixture's ``split``."""
         from mixlab.stream import MixtureStream
 
-        return MixtureStream(self, seed=seed, shard=shard, exhaustion=exhaustion, data=data, **kwargs)
+        return MixtureStream(self, seed=seed, shard=shard, exhaustion=exhaustion, data=data, split=split, **kwargs)
 
 
 # --------------------------------------------------------------------- helpers

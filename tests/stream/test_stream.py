@@ -14,8 +14,10 @@ from scipy import stats
 
 from mixlab import CallableSource, DataError, Mixture, MixtureSpecError, ResumeError
 from mixlab.samplers import strategies as S
-from mixlab.samplers.permutation import domain_bits
-from mixlab.stream import MixtureStream, _GuidedInverseCdf, _inverse_cdf, _permute
+from mixlab.stream import MixtureStream
+from mixlab.stream.permutation import domain_bits
+from mixlab.stream.permutation import permute as _permute
+from mixlab.stream.schedule import _GuidedInverseCdf, _inverse_cdf
 from tests.samplers.helpers import assert_resumes_at_every_position, make_task, take
 
 TINY = [make_task("s/a", 2), make_task("s/b", 3), make_task("s/c", 5)]
@@ -105,7 +107,8 @@ def test_repeat_policy_reshuffles_each_epoch():
     orders = []
     for task in TINY:
         indices = [i for name, i in pairs if name == task.name]
-        epochs = [tuple(indices[k:k + task.num_train]) for k in range(0, len(indices) - task.num_train + 1, task.num_train)]
+        n = task.num_train
+        epochs = [tuple(indices[k:k + n]) for k in range(0, len(indices) - n + 1, n)]
         assert all(sorted(e) == list(range(task.num_train)) for e in epochs)
         orders.append(len(set(epochs)))
     assert min(orders) > 1  # different permutations in different epochs
@@ -115,7 +118,8 @@ def test_permutation_is_a_bijection():
     for n in (1, 2, 3, 4, 5, 7, 64, 65, 1000, 4097, 65_537):
         offsets = np.arange(n, dtype=np.uint64)
         full = np.full(n, n, dtype=np.uint64)
-        out = _permute(offsets, full, domain_bits(full), np.full(n, 99, dtype=np.uint64), np.full(n, 3, dtype=np.uint64))
+        key, epoch = np.full(n, 99, dtype=np.uint64), np.full(n, 3, dtype=np.uint64)
+        out = _permute(offsets, full, domain_bits(full), key, epoch)
         assert sorted(out.tolist()) == list(range(n))
 
 
@@ -165,16 +169,16 @@ def test_state_size_is_constant():
 
 def test_refuses_mismatched_state():
     state = tiny_mix().stream(seed=1).state_dict()
-    with pytest.raises(ResumeError, match=r"saved seed is 1 but this stream has 2"):
+    with pytest.raises(ResumeError, match=r"saved seed is 1 but this one has 2"):
         tiny_mix().stream(seed=2).load_state_dict(state)
-    with pytest.raises(ResumeError, match=r"saved shard is \[0, 1\] but this stream has \[1, 2\]"):
+    with pytest.raises(ResumeError, match=r"saved shard is \[0, 1\] but this one has \[1, 2\]"):
         tiny_mix().stream(seed=1, shard=(1, 2)).load_state_dict(state)
     with pytest.raises(ResumeError, match=r"saved exhaustion is 'repeat'"):
         tiny_mix().stream(seed=1, exhaustion="all").load_state_dict(state)
     other = Mixture.of([(TINY[0], 1.0), (TINY[1], 2.0), (TINY[2], 4.0)], name="tiny")
     with pytest.raises(ResumeError, match=r"saved mixture_fingerprint"):
         other.stream(seed=1).load_state_dict(state)
-    with pytest.raises(ResumeError, match=r"stream state version 0 is not 2"):
+    with pytest.raises(ResumeError, match=r"mixlab.stream state has version 0, this mixlab reads version 3"):
         tiny_mix().stream(seed=1).load_state_dict({**state, "version": 0})
 
 
@@ -232,7 +236,7 @@ def reference_examples(mix, n, **kwargs):
 
 @pytest.mark.parametrize("shard", [(0, 1), (2, 3)])
 def test_block_formatting_matches_one_by_one(shard, monkeypatch):
-    import mixlab.stream as ms
+    import mixlab.stream.mixture_stream as ms
 
     mix = Mixture.of([(TINY[0], 1.0), (TINY[2], 2.0), (TEXT, 1.0)], name="mixed")
     expected = reference_examples(mix, 3000, seed=5, shard=shard, block_size=300)
@@ -245,7 +249,7 @@ def test_block_formatting_matches_one_by_one(shard, monkeypatch):
 
 @pytest.mark.parametrize("exhaustion", ["repeat", "all"])
 def test_resumes_across_chunk_and_block_boundaries(exhaustion, monkeypatch):
-    import mixlab.stream as ms
+    import mixlab.stream.mixture_stream as ms
 
     monkeypatch.setattr(ms, "_CHUNK", 3)
     mix = Mixture.of([(TINY[0], 1.0), (TEXT, 1.0), (TINY[2], 2.0)], name="mixed")
@@ -269,8 +273,8 @@ def test_bad_row_raises_in_place_with_state_past_it():
 
 
 def test_permutation_scalar_tail_and_plan_ahead_change_nothing(monkeypatch):
-    import mixlab.stream as ms
-    from mixlab.samplers import permutation
+    import mixlab.stream.schedule as ms
+    from mixlab.stream import permutation
 
     rng = np.random.default_rng(0)
     n = rng.integers(1, 5000, size=3000).astype(np.uint64)
@@ -354,7 +358,7 @@ def test_rows_with_batched_reads_give_the_same_examples(batched_chunk, monkeypat
     """Rows that read faster in batches (an HF ``Dataset``) are read with one ``__getitems__`` call per
     task and chunk when the task is drawn more than once there; the examples are the same as from lists,
     for tasks whose data is shorter than declared (cycled) too."""
-    import mixlab.stream as ms
+    import mixlab.stream.mixture_stream as ms
 
     datasets = pytest.importorskip("datasets")
     monkeypatch.setattr(ms, "_BATCHED_CHUNK", batched_chunk)  # chunks that do not divide blocks, too
