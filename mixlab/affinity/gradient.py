@@ -34,10 +34,11 @@ def tiny_t5(*, vocab_size: int = 32, d_model: int = 32, num_layers: int = 2, see
     import torch
     from transformers import T5Config, T5ForConditionalGeneration
 
+    # Generic PretrainedConfig keys go through T5Config's **kwargs, which its signature does not list.
+    generic: dict[str, Any] = {"tie_word_embeddings": False, "decoder_start_token_id": 0}
     config = T5Config(vocab_size=vocab_size, d_model=d_model, d_kv=d_model // 4, d_ff=2 * d_model,
                       num_layers=num_layers, num_decoder_layers=num_layers, num_heads=4,
-                      feed_forward_proj="gated-gelu", tie_word_embeddings=False, dropout_rate=0.0,
-                      pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+                      feed_forward_proj="gated-gelu", dropout_rate=0.0, pad_token_id=0, eos_token_id=1, **generic)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # HF initialises weights from the global generator: fork it
         return T5ForConditionalGeneration(config)
@@ -63,7 +64,7 @@ def gradient_affinity(batches: Batches, *, model: Any = None, num_steps: int = 1
     params = dict(model.named_parameters())
     total = np.zeros((len(names), len(names)))
 
-    def loss(weights: Mapping[str, Any], batch: Mapping[str, Any]):
+    def loss(weights: dict[str, Any], batch: Mapping[str, Any]):
         return functional_call(model, weights, args=(), kwargs=dict(batch)).loss
 
     for step in range(num_steps):
@@ -85,7 +86,7 @@ def gradient_affinity(batches: Batches, *, model: Any = None, num_steps: int = 1
 
 
 def _graph(names: list[str], affinity: np.ndarray, **meta: Any) -> nx.DiGraph:
-    graph = nx.DiGraph(kind="gradient", budgets=["tag"], baseline="tag", **meta)
+    graph: nx.DiGraph = nx.DiGraph(kind="gradient", budgets=["tag"], baseline="tag", **meta)
     for i, name in enumerate(names):
         graph.add_node(name, baseline={}, self_affinity=float(affinity[i, i]))
     for i, source in enumerate(names):

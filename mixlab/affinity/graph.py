@@ -36,7 +36,7 @@ def transfer_graph(results: Results, *, budgets: list[str] | None = None) -> nx.
     baselines = [r for r in rows if r.is_baseline]
     cotrain = [r for r in rows if not r.is_baseline]
     order = list(budgets) if budgets is not None else list(dict.fromkeys(r.budget for r in baselines))
-    graph = nx.DiGraph(kind="cotraining", budgets=order, baseline=order[0],
+    graph: nx.DiGraph = nx.DiGraph(kind="cotraining", budgets=order, baseline=order[0],
                        cotrain_budget=cotrain[0].budget if cotrain else None)
     base: dict[str, dict[str, float]] = {}
     for row in baselines:
@@ -92,7 +92,7 @@ def gain_matrix(graph: nx.DiGraph, budget: str | None = None) -> tuple[list[str]
 
 def flat_copy(graph: nx.DiGraph) -> nx.DiGraph:
     """A copy with scalar attributes only (``gain[budget]``, ``baseline[budget]``), as GraphML needs."""
-    flat = nx.DiGraph()
+    flat: nx.DiGraph = nx.DiGraph()
     for key, value in graph.graph.items():
         if value is not None:
             flat.graph[key] = ",".join(value) if isinstance(value, list) else value

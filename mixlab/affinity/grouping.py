@@ -131,7 +131,7 @@ def _heuristic(pair: np.ndarray, k: int | None, penalty: float) -> list[list[int
     n = len(pair)
     groups = [[i] for i in range(n)]
     while len(groups) > (k or 1):
-        best_delta, best_pair = -np.inf, None
+        best_delta, best_pair = -np.inf, (0, 1)  # replaced below: every delta is finite (no NaN in pair)
         for a in range(len(groups)):
             for b in range(a + 1, len(groups)):
                 delta = (_weight(pair, groups[a] + groups[b]) - _weight(pair, groups[a])

@@ -252,9 +252,9 @@ def read_rows(path: Path, fmt: str, *, on_bad_row: str = "error") -> list[Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
+        line_number = raw.count(b"\n", 0, exc.start) + 1
         if on_bad_row == "error" or fmt in ("csv", "tsv"):
-            raise DataError(f"{path}: not valid UTF-8 at byte {exc.start} (line {line}); fix: re-encode the "
+            raise DataError(f"{path}: not valid UTF-8 at byte {exc.start} (line {line_number}); fix: re-encode the "
                             "file as UTF-8, or set on_bad_row='skip' (jsonl/text files) to skip such lines") from exc
         return _read_lines_skipping(path, raw.split(b"\n"), fmt)
     if fmt in ("csv", "tsv"):
