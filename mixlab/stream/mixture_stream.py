@@ -174,7 +174,7 @@ class MixtureStream:
     # ----------------------------------------------------------------- state
     def _settings(self) -> dict[str, Any]:
         """What a saved state must match to resume this stream."""
-        return {"mixture": self.mixture.name, "mixture_fingerprint": self._fingerprint, "split": self.split,
+        return {"mixture": self.mixture.name, "split": self.split, "mixture_fingerprint": self._fingerprint,
                 "seed": self.seed, "shard": list(self.shard), "exhaustion": self.exhaustion,
                 "block_size": self.block_size}
 
