@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from mixlab._version import __version__ as __version__
 from mixlab.errors import (
     CheckpointError,
     ConfigError,
@@ -35,8 +36,6 @@ from mixlab.registry import (
     load_registry,
     task_plugin,
 )
-
-__version__ = "0.1.0"
 
 # Public names defined in modules that are imported on first use.
 _LAZY: dict[str, str] = {

@@ -1,0 +1,3 @@
+"""The one version source: pyproject.toml reads it, ``mixlab.__version__`` imports it."""
+
+__version__ = "0.1.0"
