@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from mixlab._checks import is_finite_number
 from mixlab.affinity.graph import gain_matrix
 from mixlab.errors import ConfigError
 
@@ -48,7 +49,7 @@ def group_nodes(graph: nx.DiGraph, k: int | None = None, *, budget: str | None =
         raise ConfigError("cannot group an empty graph; it has no nodes")
     if k is not None and not 1 <= k <= n:
         raise ConfigError(f"k={k} groups is impossible for {n} nodes; choose 1 <= k <= {n} or k=None")
-    if penalty < 0 or not np.isfinite(penalty):
+    if not is_finite_number(penalty):
         raise ConfigError(f"penalty={penalty} must be a finite number >= 0")
     pair = np.nan_to_num(gains, nan=0.0)
     np.fill_diagonal(pair, 0.0)

@@ -1,4 +1,7 @@
-"""``mixlab rates SPEC``: a mixture's probability per task and family, as a table, JSON or a plot."""
+"""``mixlab rates SPEC``: a mixture's probability per task and family, as a table, JSON or a plot.
+
+SPEC goes through :func:`mixlab.samplers.resolve_mixture`, with ``--R`` and ``--cap`` as its overrides.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,15 @@ import json
 from mixlab.cli import warn_load_errors
 from mixlab.registry import load_registry
 from mixlab.samplers.mixture import Mixture
-from mixlab.samplers.named import get_mixture
 from mixlab.samplers.plot import plot_rates
+from mixlab.samplers.resolve import resolve_mixture
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="SPEC", help="a named mixture (see `mixlab mixtures`) or a spec file")
+    parser.add_argument("--R", type=float, dest="R", metavar="R",
+                        help="replace the self-supervised : supervised ratio of an rmix mixture")
+    parser.add_argument("--cap", type=float, metavar="K", help="replace the cap of every strategy that takes one")
     parser.add_argument("--total", type=int, metavar="N", help="show expected examples and epochs for N examples")
     parser.add_argument("--json", action="store_true", help="print {mixture, rates, families} as JSON")
     parser.add_argument("--plot", metavar="PATH", help="write a PNG of task sizes, cap and rates")
@@ -22,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     registry = load_registry()
     warn_load_errors(registry)
-    mix = get_mixture(args.spec, registry)
+    mix = resolve_mixture(args.spec, registry=registry, R=args.R, cap=args.cap)
     if args.json:
         print(json.dumps({"mixture": mix.name, "rates": mix.rates, "families": mix.families}, indent=1))
     else:
@@ -47,7 +53,7 @@ def format_table(mix: Mixture, total: int | None = None) -> str:
     widths = [max(len(c[i]) for c in [header, *cells]) for i in range(len(header))]
 
     def fmt(line: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True)))
 
     out = [f"mixture {mix.name!r}: {len(rows)} tasks", fmt(header), fmt(["-" * w for w in widths]), *map(fmt, cells)]
     families = mix.families

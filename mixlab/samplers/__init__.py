@@ -1,18 +1,20 @@
-"""Rate strategies, mixtures and mixture specs.
+"""Rate strategies, mixtures, mixture specs and the one resolver from a reference to a mixture.
 
 ```
 tasks (registry) -> strategies.X.rates(tasks) -> Mixture (tree of weighted components)
                                                    -> leaf probabilities -> MixtureStream
-spec dict / YAML / TOML / JSON / entry point "mixlab.mixtures" -> MixtureSpec.build(registry)
+name (entry point "mixlab.mixtures") / spec file / spec dict / MixtureSpec
+    -> resolve_mixture(ref, registry=, R=, cap=) -> Mixture (+ provenance)
 ```
 """
 
 from mixlab.samplers import strategies
 from mixlab.samplers.mixture import Mixture
-from mixlab.samplers.named import get_mixture, list_mixtures, mixture_entry_points, mixture_plugin
+from mixlab.samplers.named import list_mixtures, mixture_entry_points, mixture_plugin
+from mixlab.samplers.resolve import get_mixture, resolve_mixture
 from mixlab.samplers.spec import ComponentSpec, MixtureSpec, RMixSpec, TaskSelector
 
 __all__ = [
     "ComponentSpec", "Mixture", "MixtureSpec", "RMixSpec", "TaskSelector", "get_mixture", "list_mixtures",
-    "mixture_entry_points", "mixture_plugin", "strategies",
+    "mixture_entry_points", "mixture_plugin", "resolve_mixture", "strategies",
 ]

@@ -21,8 +21,9 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
+from mixlab._checks import is_finite_number
 from mixlab.errors import MixtureSpecError
 from mixlab.registry.plugins import PluginInfo
 from mixlab.registry.task import Task
@@ -32,15 +33,16 @@ from mixlab.samplers.strategies import Strategy, check_rates, make_strategy
 if TYPE_CHECKING:
     from mixlab.stream import MixtureStream
 
-Component = "Task | Mixture"  # a leaf task or a sub-mixture
+Component: TypeAlias = "Task | Mixture"  # a leaf task or a sub-mixture
 MANIFEST_FORMAT = "mixlab.mixture/1"
 
 
 class Mixture:
     """Leaf tasks with probabilities (summing to 1), plus how they were made.
 
-    Build one with :meth:`of`, :meth:`from_strategy`, :meth:`rmix`, or from a spec
-    (:class:`~mixlab.samplers.MixtureSpec`, :func:`~mixlab.samplers.get_mixture`).
+    Build one with :meth:`of`, :meth:`from_strategy`, :meth:`rmix`, or from a reference (name,
+    spec file, spec) with :func:`~mixlab.samplers.resolve_mixture`. Provenance: ``plugin`` is the
+    named mixture's plugin, ``spec_file`` the (absolute) spec file it was read from, else ``None``.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class Mixture:
         plugin: PluginInfo | None = None,
         caps: Mapping[str, float | None] | None = None,
         strategies: Mapping[str, Mapping[str, Any]] | None = None,
+        spec_file: str | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise MixtureSpecError(f"a mixture needs a non-empty name, got {name!r}")
@@ -69,8 +72,9 @@ class Mixture:
         self._provenance = {t: p for t, p in (provenance or {}).items() if t in self._rates}
         self.plugin = plugin
         caps = caps or {}
-        self._caps = {t: None if caps.get(t) is None else float(caps[t]) for t in self._rates}
+        self._caps = {t: None if (c := caps.get(t)) is None else float(c) for t in self._rates}
         self._strategies = {k: dict(v) for k, v in (strategies or {}).items()}
+        self.spec_file = spec_file
 
     # ----------------------------------------------------------------- constructors
     @classmethod
@@ -152,7 +156,7 @@ class Mixture:
         cls,
         self_supervised: Component,
         supervised: Component,
-        R: float,  # noqa: N803 - the paper's name
+        R: float,
         *,
         unit: Literal["examples", "tokens"] = "examples",
         tokens_per_example: tuple[float, float] | None = None,
@@ -166,7 +170,7 @@ class Mixture:
         self-supervised side (with a warning).
         """
         where = f"mixture {name!r}"
-        if isinstance(R, bool) or not isinstance(R, (int, float)) or not math.isfinite(R) or R < 0:
+        if not is_finite_number(R):
             raise MixtureSpecError(f"{where}: rmix R must be a finite number >= 0 (ExT5 used 2), got {R!r}")
         if unit not in ("examples", "tokens"):
             raise MixtureSpecError(f"{where}: rmix unit must be 'examples' or 'tokens', got {unit!r}")
@@ -177,7 +181,7 @@ class Mixture:
                                        f"(avg tokens per self-supervised example, avg per supervised example)")
             avg_self, avg_sup = (float(x) for x in tokens_per_example)
             for label, value in (("self-supervised", avg_self), ("supervised", avg_sup)):
-                if not math.isfinite(value) or value <= 0:
+                if not is_finite_number(value, positive=True):
                     raise MixtureSpecError(f"{where}: rmix tokens_per_example for the {label} side must be "
                                            f"finite and > 0, got {value!r}")
             ratio = ratio * avg_sup / avg_self
@@ -192,9 +196,10 @@ class Mixture:
 
     def _with(self, **changes: Any) -> Mixture:
         """A copy with some of the constructor's arguments replaced."""
-        args = dict(name=self.name, rates=self._rates, tasks=self._tasks, capped=self._capped,
-                    description=self._description, provenance=self._provenance, plugin=self.plugin,
-                    caps=self._caps, strategies=self._strategies)
+        args: dict[str, Any] = dict(name=self.name, rates=self._rates, tasks=self._tasks, capped=self._capped,
+                                    description=self._description, provenance=self._provenance,
+                                    plugin=self.plugin, caps=self._caps, strategies=self._strategies,
+                                    spec_file=self.spec_file)
         args.update(changes)
         return Mixture(**args)
 
@@ -272,11 +277,12 @@ class Mixture:
         """Everything a run records about its mixture (JSON-compatible), enough to redraw its rates plot.
 
         Top level: ``format``, ``name``, ``mixlab_version``, ``plugin`` (the named mixture's
-        provenance), ``cap`` (shared cap, or ``None``), ``strategy`` (this mixture's own, or
-        ``None`` when it is composed), ``strategies`` (every strategy-built part, by name),
-        ``families``, ``spec``. Per leaf in ``tasks``: ``name``, ``rate`` (probability),
-        ``family``, ``collection``, ``num_examples`` (declared train size), ``num_capped`` (the
-        size the strategy counted), ``cap``, ``version``, ``fingerprint``, ``plugin``.
+        provenance), ``spec_file`` (the spec file it was read from), ``cap`` (shared cap, or
+        ``None``), ``strategy`` (this mixture's own, or ``None`` when it is composed), ``strategies``
+        (every strategy-built part, by name), ``families``, ``spec``. Per leaf in ``tasks``:
+        ``name``, ``rate`` (probability), ``family``, ``collection``, ``num_examples`` (declared
+        train size), ``num_capped`` (the size the strategy counted), ``cap``, ``version``,
+        ``fingerprint``, ``plugin``.
         """
         import mixlab
 
@@ -291,6 +297,7 @@ class Mixture:
             "name": self.name,
             "mixlab_version": mixlab.__version__,
             "plugin": plugin(self.plugin),
+            "spec_file": self.spec_file,
             "cap": self.cap,
             "strategy": self._strategies.get(self.name) if "strategy" in self._description else None,
             "strategies": self.strategies,
@@ -342,7 +349,7 @@ def _describe(component: Component) -> Any:
 
 
 def _check_weight(weight: Any, where: str, label: str) -> float:
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
+    if not is_finite_number(weight):
         raise MixtureSpecError(f"{where}: weight of {label!r} is {weight!r}; weights must be finite numbers >= 0")
     return float(weight)
 

@@ -1,25 +1,23 @@
-"""Named mixtures from entry-point plugins (group ``mixlab.mixtures``) and spec files.
+"""Named mixtures: discovery of entry-point plugins (group ``mixlab.mixtures``).
 
 The entry point's name is the mixture's name; its value is a function decorated with
 :func:`mixture_plugin` returning a spec dict (or a :class:`MixtureSpec`). Listing reads
-entry-point metadata only; :func:`get_mixture` imports just the plugin it needs.
+entry-point metadata only; :func:`load_named_spec` imports just the plugin it is asked for.
+Building is :func:`mixlab.samplers.resolve_mixture`'s job.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
+import warnings
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from mixlab.errors import MixtureSpecError, PluginError, TaskNotFoundError
 from mixlab.registry import plugins
 from mixlab.registry.plugins import MIXTURES_GROUP, PLUGIN_API_VERSION, PluginInfo
 from mixlab.samplers.spec import SPEC_SUFFIXES, MixtureSpec
-
-if TYPE_CHECKING:
-    from mixlab.registry import Registry
-    from mixlab.samplers.mixture import Mixture
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,65 +35,6 @@ def mixture_entry_points() -> list[PluginInfo]:
 def list_mixtures() -> list[str]:
     """Names of the installed named mixtures, sorted (plugins are not imported)."""
     return sorted({info.name for info in mixture_entry_points()})
-
-
-def is_known_mixture(ref: str, base: Path | None = None) -> bool:
-    """Whether ``ref`` is an installed mixture name or looks like a spec file path (relative to ``base``)."""
-    return spec_path(ref, base) is not None or ref in list_mixtures()
-
-
-def get_mixture(name_or_path: str | Path, registry: Registry | None = None) -> Mixture:
-    """The mixture named ``name_or_path`` (an installed plugin) or read from a spec file.
-
-    A path is anything that exists on disk or ends in .yaml/.yml/.toml/.json. Tasks are
-    looked up in ``registry`` (default: all installed task plugins). A spec file's own
-    references to other spec files are relative to the folder of the file naming them.
-    """
-    return resolve(str(name_or_path), resolve_registry(registry), ())
-
-
-def resolve_registry(registry: Registry | None) -> Registry:
-    if registry is not None:
-        return registry
-    from mixlab.registry import load_registry
-
-    return load_registry()
-
-
-def resolve(ref: str, registry: Registry, stack: tuple[str, ...], base: Path | None = None,
-            referrer: str | None = None) -> Mixture:
-    """Build the mixture ``ref`` (name or path), refusing reference cycles.
-
-    ``base`` is the folder a relative path is read from (the folder of the spec file naming
-    ``ref``; ``None``: the current directory); ``referrer`` names that file in errors.
-    """
-    path = spec_path(ref, base)
-    key = str(path.resolve()) if path is not None else ref
-    if key in stack:
-        chain = " -> ".join([*stack, key])
-        raise MixtureSpecError(f"mixture reference cycle: {chain}; remove one of these references")
-    if path is None:
-        try:
-            spec, info = load_named_spec(ref)
-        except TaskNotFoundError as exc:
-            if referrer is None:
-                raise
-            raise TaskNotFoundError(f"{referrer} references {exc}") from None
-        return spec._build(registry, (*stack, key), referrer=f"mixture plugin {ref!r}")._with(plugin=info)
-    if referrer is not None and not path.is_file():
-        where = f"relative to {base}, the folder of {referrer}" if base is not None and not Path(ref).is_absolute() \
-            else "an absolute path" if Path(ref).is_absolute() else "relative to the current directory"
-        raise MixtureSpecError(f"{referrer} references mixture spec file {ref!r}, but {path} does not exist "
-                               f"({where}); fix the path in {referrer}")
-    return MixtureSpec.from_file(path)._build(registry, (*stack, key), base=path.parent, referrer=str(path))
-
-
-def spec_path(ref: str, base: Path | None = None) -> Path | None:
-    """Where the spec file ``ref`` is (relative paths joined to ``base``), or ``None`` if ``ref`` is a name."""
-    path = Path(ref).expanduser()
-    if base is not None and not path.is_absolute():
-        path = base / path
-    return path if ref.lower().endswith(SPEC_SUFFIXES) or path.is_file() else None
 
 
 def load_named_spec(name: str) -> tuple[MixtureSpec, PluginInfo]:
@@ -133,5 +72,24 @@ def load_named_spec(name: str) -> tuple[MixtureSpec, PluginInfo]:
     return spec, info
 
 
-__all__ = ["get_mixture", "is_known_mixture", "list_mixtures", "load_named_spec", "mixture_entry_points",
-           "mixture_plugin", "resolve", "spec_path"]
+# Names that lived here before resolution moved to mixlab.samplers.resolve: old name -> (module, new name).
+_MOVED = {
+    "get_mixture": ("mixlab.samplers.resolve", "get_mixture"),
+    "is_known_mixture": ("mixlab.samplers.resolve", "is_known_mixture"),
+    "resolve": ("mixlab.samplers.resolve", "resolve_reference"),
+    "resolve_registry": ("mixlab.samplers.resolve", "default_registry"),
+    "spec_path": ("mixlab.samplers.spec", "spec_path"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Deprecated aliases for the names that moved out of this module (imported on first use)."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, new = _MOVED[name]
+    warnings.warn(f"mixlab.samplers.named.{name} is deprecated; use {module}.{new} "
+                  f"(mixture resolution lives in mixlab.samplers.resolve)", DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(module), new)
+
+
+__all__ = ["list_mixtures", "load_named_spec", "mixture_entry_points", "mixture_plugin"]

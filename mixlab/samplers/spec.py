@@ -1,4 +1,8 @@
-"""``MixtureSpec``: the plain-data form of a mixture (dict, YAML, TOML or JSON), validated and built.
+"""``MixtureSpec``: the plain-data form of a mixture (dict, YAML, TOML or JSON), validated.
+
+A spec is data only: :func:`mixlab.samplers.resolve_mixture` builds it (``MixtureSpec.build`` is
+a shortcut). A spec read by :meth:`MixtureSpec.from_file` remembers its file, so the relative
+paths it names are read from that file's folder wherever it is built.
 
 Exactly one of three shapes:
 
@@ -15,13 +19,13 @@ Exactly one of three shapes:
 from __future__ import annotations
 
 import json
-import math
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from mixlab._checks import is_finite_number
 from mixlab._spec import Spec
 from mixlab.errors import MixtureSpecError
 from mixlab.samplers.strategies import Strategy, make_strategy
@@ -31,7 +35,6 @@ if TYPE_CHECKING:
     from mixlab.samplers.mixture import Mixture
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
-_GLOB_CHARS = set("*?[")
 
 _HINTS = {
     "name": "give the mixture a name, e.g. name: my-mix",
@@ -43,7 +46,7 @@ _HINTS = {
 
 
 def _finite(value: float, what: str) -> float:
-    if not math.isfinite(value) or value < 0:
+    if not is_finite_number(value):
         raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
     return value
 
@@ -105,7 +108,10 @@ class RMixSpec(_Part):
 
 
 class MixtureSpec(Spec):
-    """A mixture in plain data; :meth:`build` turns it into a :class:`~mixlab.samplers.Mixture`."""
+    """A mixture in plain data; :meth:`build` turns it into a :class:`~mixlab.samplers.Mixture`.
+
+    ``path`` is the file it was read from (``None`` for an inline spec).
+    """
 
     spec_kind = "mixture spec"
     spec_error = MixtureSpecError
@@ -117,6 +123,7 @@ class MixtureSpec(Spec):
     strategy: dict[str, Any] | None = None
     components: list[ComponentSpec] | None = None
     rmix: RMixSpec | None = None
+    _path: Path | None = PrivateAttr(default=None)
 
     @field_validator("strategy", mode="before")
     @classmethod
@@ -148,6 +155,11 @@ class MixtureSpec(Spec):
         """``"strategy"``, ``"components"`` or ``"rmix"``."""
         return "strategy" if self.tasks is not None else "components" if self.components is not None else "rmix"
 
+    @property
+    def path(self) -> Path | None:
+        """The file this spec was read from (its relative references are read from its folder), or ``None``."""
+        return self._path
+
     # ----------------------------------------------------------------- files
     @classmethod
     def from_file(cls, path: str | Path) -> MixtureSpec:
@@ -155,86 +167,32 @@ class MixtureSpec(Spec):
         path = Path(path)
         data = read_spec_file(path)
         data.setdefault("name", path.stem)
-        return cls(**data)
+        spec = cls(**data)
+        spec._path = path
+        return spec
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain JSON-compatible data (unset options left out)."""
         return self.model_dump(mode="json", exclude_none=True, exclude_defaults=True) | {"name": self.name}
 
-    # ----------------------------------------------------------------- building
-    def build(self, registry: Registry | None = None) -> Mixture:
-        """Resolve tasks and referenced mixtures in ``registry`` (default: installed plugins)."""
-        from mixlab.samplers.named import resolve_registry
+    def build(self, registry: Registry | None = None, *, R: float | None = None,
+              cap: float | None = None) -> Mixture:
+        """The mixture, tasks looked up in ``registry`` (default: installed plugins); the same as
+        :func:`~mixlab.samplers.resolve_mixture` ``(self, registry=registry, R=R, cap=cap)``."""
+        from mixlab.samplers.resolve import resolve_mixture  # resolve imports this module
 
-        return self._build(resolve_registry(registry), ())
-
-    def _build(self, registry: Registry, stack: tuple[str, ...], base: Path | None = None,
-               referrer: str | None = None) -> Mixture:
-        """Build in ``registry``; ``stack`` holds the references being built (cycle check), ``base`` the
-        folder relative spec paths are read from, ``referrer`` what errors call this spec (its file)."""
-        from mixlab.samplers.mixture import Mixture
-
-        where = (base, referrer or f"mixture {self.name!r}")
-
-        if self.tasks is not None:
-            assert self.strategy is not None
-            mix = Mixture.from_strategy(self._select(registry), self.strategy, name=self.name)
-        elif self.components is not None:
-            parts = []
-            for component in self.components:
-                if component.task is not None:
-                    parts.append((registry.get(component.task), component.weight))
-                else:
-                    parts.append((_sub_mixture(component.mixture, registry, stack, *where), component.weight))
-            mix = Mixture.of(parts, name=self.name)
-        else:
-            assert self.rmix is not None
-            r = self.rmix
-            mix = Mixture.rmix(_side(r.self_supervised, registry, stack, *where),
-                               _side(r.supervised, registry, stack, *where),
-                               r.R, unit=r.unit, tokens_per_example=r.tokens_per_example, name=self.name)
-        return mix._with(description=self.to_dict()).with_provenance(registry)
-
-    def _select(self, registry: Registry) -> list:
-        if isinstance(self.tasks, TaskSelector):
-            sel = self.tasks
-            chosen = registry.select(collection=sel.collection, family=sel.family, tag=sel.tag, pattern=sel.pattern)
-            if not chosen:
-                raise MixtureSpecError(f"mixture {self.name!r}: tasks {sel.model_dump(exclude_none=True)} match "
-                                       f"no registered task ({len(registry)} registered; `mixlab tasks` lists them)")
-            return chosen
-        chosen = []
-        for item in self.tasks or []:
-            if _GLOB_CHARS & set(item):
-                found = registry.select(pattern=item)
-                if not found:
-                    raise MixtureSpecError(f"mixture {self.name!r}: pattern {item!r} matches no registered task")
-                chosen.extend(found)
-            else:
-                chosen.append(registry.get(item))
-        return chosen
+        return resolve_mixture(self, registry=registry, R=R, cap=cap)
 
 
-def _sub_mixture(ref: str | MixtureSpec | None, registry: Registry, stack: tuple[str, ...], base: Path | None,
-                 referrer: str) -> Mixture:
-    from mixlab.samplers.named import resolve
+def spec_path(ref: str, base: Path | None = None) -> Path | None:
+    """Where the spec file ``ref`` is (relative paths joined to ``base``), or ``None`` if ``ref`` is a name.
 
-    if isinstance(ref, MixtureSpec):  # inline: its own references are relative to the same folder
-        return ref._build(registry, stack, base, referrer)
-    assert ref is not None
-    return resolve(ref, registry, stack, base, referrer)
-
-
-def _side(ref: str | MixtureSpec, registry: Registry, stack: tuple[str, ...], base: Path | None,
-          referrer: str) -> Any:
-    """A task if ``ref`` names a registered task, else a mixture (named, path or inline)."""
-    if isinstance(ref, str) and ref in registry:
-        return registry.get(ref)
-    from mixlab.samplers.named import is_known_mixture
-
-    if isinstance(ref, str) and not is_known_mixture(ref, base):
-        registry.get(ref)  # neither a task nor a mixture: raise the task error with close matches
-    return _sub_mixture(ref, registry, stack, base, referrer)
+    A path is anything that is a file or ends in .yaml/.yml/.toml/.json.
+    """
+    path = Path(ref).expanduser()
+    if base is not None and not path.is_absolute():
+        path = base / path
+    return path if ref.lower().endswith(SPEC_SUFFIXES) or path.is_file() else None
 
 
 def read_spec_file(path: Path) -> dict[str, Any]:
@@ -267,4 +225,4 @@ def read_spec_file(path: Path) -> dict[str, Any]:
 ComponentSpec.model_rebuild()
 RMixSpec.model_rebuild()
 
-__all__ = ["ComponentSpec", "MixtureSpec", "RMixSpec", "TaskSelector", "read_spec_file"]
+__all__ = ["SPEC_SUFFIXES", "ComponentSpec", "MixtureSpec", "RMixSpec", "TaskSelector", "read_spec_file", "spec_path"]

@@ -11,11 +11,11 @@ train size (``task.num_train``), the name and the family are read, never data.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Protocol
 
+from mixlab._checks import is_finite_number, is_number
 from mixlab.errors import MixtureSpecError
 
 
@@ -45,8 +45,8 @@ class Strategy:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"kind": ..., **parameters}``, the form a spec file uses."""
-        params = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(self).items()}
-        return {"kind": self.kind, **params}
+        params = {f.name: getattr(self, f.name) for f in fields(self) if f.init}  # type: ignore[arg-type]
+        return {"kind": self.kind, **{k: (dict(v) if isinstance(v, Mapping) else v) for k, v in params.items()}}
 
     def __call__(self, tasks: Sequence[TaskLike]) -> dict[str, float]:
         return self.rates(tasks)
@@ -57,9 +57,9 @@ def _positive(where: str, name: str, value: float | None, *, allow_none: bool, f
         if allow_none:
             return
         raise MixtureSpecError(f"{where}: {name} is required; {fix}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise MixtureSpecError(f"{where}: {name} must be a number, got {value!r}; {fix}")
-    if not math.isfinite(value) or value <= 0:
+    if not is_finite_number(value, positive=True):
         raise MixtureSpecError(f"{where}: {name} must be finite and > 0, got {value!r}; {fix}")
 
 
@@ -74,7 +74,7 @@ def check_rates(rates: Mapping[str, float], where: str) -> dict[str, float]:
     if not rates:
         raise MixtureSpecError(f"{where}: no tasks to weight; select at least one task")
     for name, rate in rates.items():
-        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not math.isfinite(rate) or rate < 0:
+        if not is_finite_number(rate):
             raise MixtureSpecError(f"{where}: rate of {name!r} is {rate!r}; rates must be finite and >= 0")
     if not any(rate > 0 for rate in rates.values()):
         raise MixtureSpecError(f"{where}: every rate is zero; give at least one task a positive weight")
@@ -90,15 +90,16 @@ class Proportional(Strategy):
     """
 
     kind: ClassVar[str] = "proportional"
+    temperature_fix: ClassVar[str] = "use 1.0 for plain proportional mixing"
     cap: float | None = None
     scale: float = 1.0
     temperature: float = 1.0
 
     def __post_init__(self) -> None:
-        _cap("proportional strategy", self.cap)
-        _positive("proportional strategy", "scale", self.scale, allow_none=False, fix="use a positive factor")
-        _positive("proportional strategy", "temperature", self.temperature, allow_none=False,
-                  fix="use 1.0 for plain proportional mixing")
+        where = f"{self.kind} strategy"
+        _cap(where, self.cap)
+        _positive(where, "scale", self.scale, allow_none=False, fix="use a positive factor")
+        _positive(where, "temperature", self.temperature, allow_none=False, fix=self.temperature_fix)
 
     def rates(self, tasks: Sequence[TaskLike]) -> dict[str, float]:
         return {t.name: self.capped_size(t) ** (1.0 / self.temperature) for t in tasks}
@@ -109,24 +110,19 @@ class Proportional(Strategy):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Temperature(Strategy):
-    """Temperature sampling (mT5): ``rate = min(n, cap) ** (1 / temperature)``.
+class Temperature(Proportional):
+    """Temperature sampling (mT5): :class:`Proportional` with ``scale=1`` and a required temperature,
+    ``rate = min(n, cap) ** (1 / temperature)``.
 
     Order: cap (if given), then the power. ``temperature=1`` is proportional, large values
-    approach uniform (mT5 used ``1 / temperature = 0.3``).
+    approach uniform (mT5 used ``1 / temperature = 0.3``). Its spec form keeps its own kind,
+    ``{"kind": "temperature", "temperature": t, "cap": ...}``.
     """
 
     kind: ClassVar[str] = "temperature"
-    temperature: float
-    cap: float | None = None
-
-    def __post_init__(self) -> None:
-        _positive("temperature strategy", "temperature", self.temperature, allow_none=False,
-                  fix="use e.g. temperature: 3.33 (mT5's alpha = 0.3)")
-        _cap("temperature strategy", self.cap)
-
-    def rates(self, tasks: Sequence[TaskLike]) -> dict[str, float]:
-        return {t.name: self.capped_size(t) ** (1.0 / self.temperature) for t in tasks}
+    temperature_fix: ClassVar[str] = "use e.g. temperature: 3.33 (mT5's alpha = 0.3)"
+    temperature: float = field()  # required (the base's default would be inherited otherwise)
+    scale: float = field(default=1.0, init=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -217,7 +213,7 @@ class UniMax(Strategy):
         remaining = float(self.budget)
         allocation: dict[str, float] = {}
         ordered = sorted(tasks, key=lambda t: (t.num_train, t.name))
-        for left, t in zip(range(len(ordered), 0, -1), ordered):
+        for left, t in zip(range(len(ordered), 0, -1), ordered, strict=True):
             give = min(remaining / left, self.max_epochs * t.num_train)
             allocation[t.name] = give
             remaining -= give
@@ -226,6 +222,11 @@ class UniMax(Strategy):
 KINDS: dict[str, type[Strategy]] = {
     cls.kind: cls for cls in (Proportional, FamilyUniform, Uniform, Temperature, Explicit, UniMax)
 }
+
+
+def parameters(cls: type[Strategy]) -> list[str]:
+    """The parameters strategy class ``cls`` takes (its spec keys besides ``kind``), sorted."""
+    return sorted(f.name for f in fields(cls) if f.init)  # type: ignore[arg-type]
 
 
 def make_strategy(spec: Strategy | Mapping[str, Any]) -> Strategy:
@@ -239,7 +240,7 @@ def make_strategy(spec: Strategy | Mapping[str, Any]) -> Strategy:
     cls = KINDS.get(kind)
     if cls is None:
         raise MixtureSpecError(f"unknown strategy kind {kind!r}; choose one of {sorted(KINDS)}")
-    allowed = {f.name for f in fields(cls)}
+    allowed = set(parameters(cls))
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise MixtureSpecError(f"{kind} strategy: unknown parameter(s) {unknown}; allowed: {sorted(allowed)}")
@@ -250,6 +251,15 @@ def make_strategy(spec: Strategy | Mapping[str, Any]) -> Strategy:
 
 
 __all__ = [
-    "KINDS", "Explicit", "FamilyUniform", "Proportional", "Strategy", "Temperature", "Uniform", "UniMax",
-    "check_rates", "make_strategy",
+    "KINDS",
+    "Explicit",
+    "FamilyUniform",
+    "Proportional",
+    "Strategy",
+    "Temperature",
+    "UniMax",
+    "Uniform",
+    "check_rates",
+    "make_strategy",
+    "parameters",
 ]

@@ -9,7 +9,6 @@ to feed the loop from anything else.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Any, Protocol
 
 from mixlab.errors import ConfigError
@@ -75,24 +74,11 @@ def _eval_batches(mixture: Any, tokenizer: Any, batch_config: Any, seed: int, sh
     return MixtureBatches(sub, tokenizer, batch_config, seed=seed, shard=shard, data=data, on_bad_row=on_bad_row)
 
 
-def resolve_mixture(mixture: str | dict[str, Any], R: float | None = None, registry: Any = None) -> Any:
-    """A ``Mixture`` from a name, spec path or inline spec; ``R`` replaces an rmix mixture's ratio."""
-    from mixlab.samplers import MixtureSpec, get_mixture
-    from mixlab.samplers.named import load_named_spec, resolve_registry
+def resolve_mixture(mixture: Any, R: float | None = None, registry: Any = None) -> Any:
+    """A ``Mixture`` from a name, spec path, inline spec or Mixture; ``R`` replaces an rmix mixture's ratio.
 
-    if R is None and isinstance(mixture, str):
-        return get_mixture(mixture, registry)
-    if isinstance(mixture, dict):
-        spec = MixtureSpec(**mixture)
-    elif Path(mixture).is_file() or mixture.lower().endswith((".yaml", ".yml", ".toml", ".json")):
-        spec = MixtureSpec.from_file(mixture)
-    else:
-        spec = load_named_spec(mixture)[0]
-    if R is not None:
-        if spec.rmix is None:
-            raise ConfigError(f"R={R} is set but mixture {spec.name!r} is not an rmix mixture (it has no 'rmix' "
-                              "section); fix: remove R or use an rmix mixture such as 'wordnet-ext5'")
-        data = spec.to_dict()
-        data["rmix"] = {**data["rmix"], "R": R}
-        spec = MixtureSpec(**data)
-    return spec.build(resolve_registry(registry))
+    The trainer's call of :func:`mixlab.samplers.resolve_mixture` (relative paths from the current directory).
+    """
+    from mixlab.samplers.resolve import resolve_mixture as resolve
+
+    return resolve(mixture, registry=registry, R=R)
