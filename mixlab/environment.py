@@ -1,4 +1,4 @@
-"""What a run records about where it ran: ``RUN_DIR/env.json`` (read by the report's section 4).
+"""What a run records about where it ran: ``RUN_DIR/env.json`` (see :mod:`mixlab.run_folder`; the report shows it).
 
 Versions come from package metadata (nothing heavy is imported); the git commit is that of the
 working directory's repository, if any.
@@ -21,7 +21,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-ENV_FILE = "env.json"
+from mixlab.run_folder import ENV, RunFolder
+
+ENV_FILE = ENV  # the name as mixlab.run_folder gives it
 #: distributions whose versions are recorded (None when not installed)
 PACKAGES = ("mixlab", "torch", "transformers", "torch_xla", "sentencepiece", "numpy")
 
@@ -32,7 +34,7 @@ def collect_environment(*, device: str | None = None, git_dir: str | Path | None
     for name in PACKAGES:
         env[name] = _version(name)
     env.update(platform=platform.platform(), hostname=socket.gethostname(), device=device,
-               argv=" ".join(sys.argv), started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+               argv=" ".join(sys.argv), started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     env.update(_git(git_dir) if git_dir is not None else {"git_commit": None, "git_dirty": None})
     env.update(extra)
     return env
@@ -40,7 +42,7 @@ def collect_environment(*, device: str | None = None, git_dir: str | Path | None
 
 def write_environment(run_dir: str | Path, **kwargs: Any) -> Path:
     """Write :func:`collect_environment` (``kwargs`` passed on) to ``RUN_DIR/env.json``; return the path."""
-    path = Path(run_dir) / ENV_FILE
+    path = RunFolder(run_dir).env
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(collect_environment(**kwargs), indent=1, default=str) + "\n", encoding="utf-8")
     return path

@@ -49,6 +49,10 @@ class CheckpointError(MixlabError, RuntimeError):
     """A checkpoint is missing, incomplete or corrupted."""
 
 
+class NotARunError(DataError):
+    """A folder given as a run folder does not exist or holds none of a run's files (``mixlab.run_folder``)."""
+
+
 def describe_validation_error(kind: str, name: str | None, error: Any, hints: Mapping[str, str] | None = None) -> str:
     """Turn a pydantic ``ValidationError`` into lines naming the object, the field and the fix.
 

@@ -6,7 +6,9 @@ import argparse
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (metrics.jsonl, mixture.json, config...)")
+    parser.add_argument("run_dir", metavar="RUN_DIR",
+                        help="the run folder a training run wrote (config.yaml, metrics.jsonl, mixture_manifest.json, "
+                             "env.json, checkpoints/); a folder holding none of these is refused")
     parser.add_argument("--out", metavar="PATH", help="where to write the HTML (default: RUN_DIR/report.html)")
     parser.add_argument("--affinity", metavar="RESULTS.csv",
                         help="transfer results table (source,target,score,budget); default RUN_DIR/affinity.csv")

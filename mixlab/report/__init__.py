@@ -2,8 +2,8 @@
 
 ::
 
-    RUN_DIR (config, metrics.jsonl, mixture.json, env.json, checkpoints/, affinity.csv)
-       | rundir.load_run()          every missing or malformed piece becomes a note
+    RUN_DIR (config.yaml, metrics.jsonl, mixture_manifest.json, env.json, checkpoints/, affinity.csv)
+       | mixlab.run_folder.load()   not a run folder: NotARunError; a missing or malformed piece: a note
        v
      Run --> curves (numbers) --> figures (matplotlib Agg -> base64 PNG)
        |                                 |
@@ -14,7 +14,8 @@ cap), training curves (loss, learning rate, throughput, loss per task and per fa
 affinity (transfer graph and heatmap, from ``--affinity`` or ``RUN_DIR/affinity.csv``), and the
 run's config, environment and checkpoints. No scripts and no external resources.
 
-The training loop records its environment with ``mixlab.environment.write_environment``.
+The run folder's layout is :mod:`mixlab.run_folder`'s; the training loop records its environment
+with ``mixlab.environment.write_environment``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import datetime as _dt
 from pathlib import Path
 
 from mixlab.environment import collect_environment, write_environment
-from mixlab.report.rundir import AFFINITY_NAME, Run, load_run
+from mixlab.run_folder import Run, RunFolder
+from mixlab.run_folder import load as load_run
 
 __all__ = ["REPORT_NAME", "SECTION_TITLES", "Run", "collect_environment", "load_run", "render_report",
            "write_environment", "write_report"]
@@ -42,17 +44,13 @@ SECTION_TITLES = (
 def render_report(run_dir: str | Path, affinity: str | Path | None = None) -> str:
     """The report of ``run_dir`` as an HTML string (see :func:`write_report`)."""
     import mixlab
-    from mixlab.errors import DataError
     from mixlab.report import curves, html, sections, transfer
 
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise DataError(f"run folder {str(path)!r} does not exist or is not a folder; "
-                        f"give the folder a training run wrote (with metrics.jsonl, mixture.json)")
-    run = load_run(path)
+    run = load_run(run_dir)
+    path = run.path
     leaves = curves.leaves_of(run.manifest)
-    if affinity is None and (path / AFFINITY_NAME).is_file():
-        affinity = path / AFFINITY_NAME
+    if affinity is None and RunFolder(path).affinity.is_file():
+        affinity = RunFolder(path).affinity
     bodies = {
         "mixture": sections.mixture_section(run, leaves),
         "training": sections.training_section(run, leaves),
@@ -60,7 +58,7 @@ def render_report(run_dir: str | Path, affinity: str | Path | None = None) -> st
         "config": sections.config_section(run),
     }
     name = (run.config or {}).get("name")
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return html.page(
         title=f"Run report: {name if isinstance(name, str) and name else path.resolve().name}",
         subtitle=str(path.resolve()),
@@ -74,8 +72,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, affinity: s
     """Write the HTML report of ``run_dir`` to ``out`` (default ``RUN_DIR/report.html``) and return its path.
 
     ``affinity`` is a transfer results CSV (source, target, score, budget); by default
-    ``RUN_DIR/affinity.csv`` is used when present. Only a missing run folder raises
-    (:class:`mixlab.DataError`); any missing or malformed file inside it becomes a note on the page.
+    ``RUN_DIR/affinity.csv`` is used when present. A folder that is not a run (missing, or holding none
+    of a run's files) raises :class:`~mixlab.errors.NotARunError` (a :class:`mixlab.DataError`); any
+    missing or malformed file inside a run becomes a note on the page.
     """
     text = render_report(run_dir, affinity)
     target = Path(out) if out is not None else Path(run_dir) / REPORT_NAME

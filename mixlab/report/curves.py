@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-#: metric keys tried, in order, for each quantity (the first present wins)
+#: metric keys tried, in order, for each quantity (the first present wins); the first of each is the key
+#: mixlab.train writes (mixlab.run_folder.METRIC_KEYS), the others are names other loggers use
 LOSS_KEYS = ("loss", "train_loss")
 EVAL_LOSS_KEYS = ("eval_loss",)
 LR_KEYS = ("lr", "learning_rate")
@@ -65,8 +66,7 @@ def _first(record: Mapping[str, Any], keys: Sequence[str]) -> Any:
 
 def scalar_curve(records: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> Curve:
     """The curve of the first of ``keys`` present in each record; non-numbers are skipped."""
-    pairs = [(r["step"], number(_first(r, keys))) for r in records]
-    pairs = sorted((s, v) for s, v in pairs if v is not None)
+    pairs = sorted((r["step"], v) for r in records if (v := number(_first(r, keys))) is not None)
     return Curve(steps=[float(s) for s, _ in pairs], values=[v for _, v in pairs])
 
 

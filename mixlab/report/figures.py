@@ -157,8 +157,8 @@ def family_panels_figure(curves: Mapping[str, Curve], family_of: Mapping[str, st
     fig = new_figure(11, 0.4 + 2.3 * num_rows)
     axes = fig.subplots(num_rows, PANELS_PER_ROW, sharex=True, sharey=True, squeeze=False).ravel()
     cmap = colormaps["tab10"]
-    for ax, (family, members) in zip(axes, sorted(groups.items())):
-        for i, (task, curve) in enumerate(members.items()):
+    for ax, (family, members) in zip(axes, sorted(groups.items()), strict=False):  # spare axes are switched off
+        for i, curve in enumerate(members.values()):
             smooth = smoothed(curve.values)
             ax.plot(curve.steps, curve.values if smooth is None else smooth, color=cmap(i % cmap.N), linewidth=1.0)
         ax.set_title(f"{family} ({len(members)})", loc="left", fontsize=9)

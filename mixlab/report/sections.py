@@ -1,6 +1,6 @@
 """The report's parts as HTML fragments: summary cards, mixture, training curves, config and environment.
 
-Each builder takes the loaded :class:`~mixlab.report.rundir.Run` and returns HTML; a missing
+Each builder takes the loaded :class:`~mixlab.run_folder.Run` and returns HTML; a missing
 input becomes a visible note, never an exception.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from mixlab.report import curves as cv
 from mixlab.report import figures
 from mixlab.report.html import cards, esc, figure, note, table
-from mixlab.report.rundir import Run
+from mixlab.run_folder import Run
 from mixlab.samplers import plot
 
 #: the throughput card averages this many last logged values
@@ -110,10 +110,15 @@ def _mixture_plot(leaves: Sequence[cv.Leaf], cap: float | None, name: str) -> st
     if not all(leaf.num_examples for leaf in leaves):
         return figures.to_data_uri(figures.mixture_figure(leaves, cap))
     rows = [{"task": leaf.task, "family": leaf.family, "num_examples": leaf.num_examples,
-             "num_capped": leaf.num_capped if leaf.num_capped is not None
-             else float(min(leaf.num_examples, cap) if cap else leaf.num_examples),
-             "rate": leaf.rate} for leaf in leaves]
+             "num_capped": _capped(leaf, cap), "rate": leaf.rate} for leaf in leaves]
     return figures.to_data_uri(plot.plot_rates(rows, cap=cap, title=f"mixture {name}: {len(rows)} tasks"))
+
+
+def _capped(leaf: cv.Leaf, cap: float | None) -> float:
+    if leaf.num_capped is not None:
+        return leaf.num_capped
+    assert leaf.num_examples is not None  # the caller plots sizes only when every leaf has one
+    return float(min(leaf.num_examples, cap) if cap else leaf.num_examples)
 
 
 def training_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
@@ -124,6 +129,8 @@ def training_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
         parts.append(f'<p class="note">{run.num_bad_lines} malformed metric line(s) skipped '
                      f"(not JSON objects with a numeric step).</p><details><summary>first skipped lines</summary>"
                      f"<ul>{quoted}</ul></details>")
+    if run.cut_last_line:
+        parts.append(note("The last metric line was cut off (the run was stopped while writing it) and is left out."))
     if not run.metrics:
         parts.append(note(f"Training curves not available: {run.notes.get('metrics', 'no metrics')}."))
         return "\n".join(parts)

@@ -7,6 +7,9 @@ warning and the previous good one is used. Only the newest ``keep`` checkpoints 
 
 Files: ``model.pt``, ``optimizer.pt`` and ``trainer.pt`` (step, per-rank data and RNG states).
 
+The folder names, the manifest's format and :func:`~mixlab.run_folder.verify` live in
+:mod:`mixlab.run_folder` (the report reads the same folders).
+
 A process killed at any moment leaves only complete checkpoints under ``step_*`` names: a replaced
 or pruned folder is first renamed out of the way (``.trash-*``), and leftovers (``.step_*.tmp-*``,
 ``.trash-*``) are removed by the next save. Test hook: the environment variable
@@ -16,36 +19,23 @@ each file it writes, so a test can kill a run reliably while a checkpoint is hal
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from mixlab import run_folder
 from mixlab.errors import CheckpointError
+from mixlab.run_folder import CHECKPOINTS, checkpoint_steps, sha256_of, step_dir_name
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
-_STEP_DIR = re.compile(r"^step_(\d{7,})$")
+MANIFEST = run_folder.CHECKPOINT_MANIFEST
+FORMAT_VERSION = run_folder.CHECKPOINT_FORMAT
 DELAY_ENV = "MIXLAB_TEST_CHECKPOINT_FILE_DELAY"  # test-only: sleep after each file written
-
-
-def step_dir_name(step: int) -> str:
-    return f"step_{step:07d}"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -67,9 +57,7 @@ class CheckpointManager:
 
     def steps(self) -> list[int]:
         """Steps of the checkpoint folders present (not yet verified), ascending."""
-        if not self.root.is_dir():
-            return []
-        return sorted(int(m.group(1)) for p in self.root.iterdir() if (m := _STEP_DIR.match(p.name)) and p.is_dir())
+        return checkpoint_steps(self.root)
 
     def save(self, step: int, parts: dict[str, Any]) -> Path:
         """Write ``parts`` (file stem -> object) as checkpoint ``step``; returns its folder."""
@@ -85,7 +73,7 @@ class CheckpointManager:
             self._save(obj, str(path))
             with open(path, "rb+") as handle:
                 os.fsync(handle.fileno())
-            files[path.name] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+            files[path.name] = {"sha256": sha256_of(path), "bytes": path.stat().st_size}
             if delay:
                 time.sleep(delay)
         manifest = {"format": FORMAT_VERSION, "step": step, "files": files}
@@ -116,29 +104,8 @@ class CheckpointManager:
             shutil.rmtree(left, ignore_errors=True)
 
     def verify(self, folder: Path) -> str | None:
-        """None when ``folder`` is complete and matches its manifest, else why not."""
-        try:
-            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            return f"no readable {MANIFEST} ({exc.__class__.__name__})"
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
-            got = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
-            return f"{MANIFEST} has format {got!r}, expected {FORMAT_VERSION} (corrupted or another mixlab)"
-        files = manifest.get("files")
-        if (not isinstance(files, dict) or not files
-                or not all(isinstance(m, dict) and {"bytes", "sha256"} <= set(m) for m in files.values())):
-            return f"{MANIFEST} lists no files with sizes and checksums (corrupted)"
-        for name, meta in files.items():
-            path = folder / name
-            if not path.is_file():
-                return f"{name} is missing"
-            size = path.stat().st_size
-            if size != meta["bytes"]:
-                return (f"{name} does not match its checksum: it has {size} bytes, the manifest says "
-                        f"{meta['bytes']} (truncated or partly written)")
-            if _sha256(path) != meta["sha256"]:
-                return f"{name} does not match its checksum: SHA-256 differs (corrupted: bytes changed on disk)"
-        return None
+        """None when ``folder`` is complete and matches its manifest (SHA-256 of every file), else why not."""
+        return run_folder.verify(folder, deep=True)
 
     def latest(self) -> Path | None:
         """The newest checkpoint that verifies; broken newer ones are reported, skipped and kept in
@@ -172,7 +139,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
     path = Path(path)
     if (path / MANIFEST).is_file():
         return path
-    for root in (path / "checkpoints", path):
+    for root in (path / CHECKPOINTS, path):
         manager = CheckpointManager(root, keep=1, save_fn=None, load_fn=None)
         if manager.steps():
             found = manager.latest()
@@ -182,3 +149,6 @@ def resolve_checkpoint(path: str | Path) -> Path:
                                   "all are truncated or corrupted")
     raise CheckpointError(f"{str(path)!r} is not a checkpoint (no {MANIFEST}) and holds no step_XXXXXXX folders; "
                           "give a run folder or one of its checkpoints/step_* folders")
+
+
+__all__ = ["DELAY_ENV", "FORMAT_VERSION", "MANIFEST", "CheckpointManager", "resolve_checkpoint", "step_dir_name"]

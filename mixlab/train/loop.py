@@ -26,6 +26,7 @@ import torch
 from mixlab.backends import Backend, get_backend
 from mixlab.environment import write_environment
 from mixlab.errors import CheckpointError, ConfigError, ResumeError
+from mixlab.run_folder import RunFolder
 from mixlab.train.adafactor import Adafactor
 from mixlab.train.checkpoint import CheckpointManager, resolve_checkpoint
 from mixlab.train.config import PretrainConfig
@@ -100,7 +101,7 @@ class Trainer:
             _check_output_sizes(self.task_names, config.output_space_sizes)
             weights = muppet_weights(self.task_names, config.output_space_sizes)
         self.task_weights = torch.tensor(weights, device=backend.device) if weights else None
-        self.checkpoints = CheckpointManager(self.out_dir / "checkpoints", keep=config.keep_checkpoints,
+        self.checkpoints = CheckpointManager(RunFolder(self.out_dir).checkpoints, keep=config.keep_checkpoints,
                                              save_fn=backend.save, load_fn=backend.load)
         self.metrics = MetricsLog(self.out_dir, enabled=backend.is_main)
         self.step_fn = backend.compile(self._train_step)
@@ -153,11 +154,12 @@ class Trainer:
             return
         import yaml
 
+        folder = RunFolder(self.out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        (self.out_dir / "config.yaml").write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+        folder.config.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
         mixture = getattr(self.source, "mixture", None)
         if mixture is not None:
-            mixture.write_manifest(self.out_dir / "mixture_manifest.json")
+            mixture.write_manifest(folder.mixture_manifest)
         write_environment(self.out_dir, device=str(self.backend.device), backend=self.backend.name,
                           world_size=self.backend.world_size, precision=self.backend.precision)
 

@@ -1,4 +1,7 @@
-"""``MetricsLog``: one JSON line per log step in ``<run>/metrics.jsonl`` (and TensorBoard when installed)."""
+"""``MetricsLog``: one JSON line per log step in ``RUN_DIR/metrics.jsonl`` (and TensorBoard when installed).
+
+The file's name, its keys and its reader live in :mod:`mixlab.run_folder`.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +10,24 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mixlab.run_folder import RunFolder, parse_metric_line, read_metrics
+
 
 class MetricsLog:
     """Appends records to ``metrics.jsonl``. ``truncate_after(step)`` drops records past ``step``
     (a resumed run rewrites the steps it repeats, so the file matches an uninterrupted run)."""
 
     def __init__(self, run_dir: str | Path, *, enabled: bool = True, tensorboard: bool = True) -> None:
-        self.path = Path(run_dir) / "metrics.jsonl"
+        folder = RunFolder(run_dir)
+        self.path = folder.metrics
         self.enabled = enabled
-        self._tb = _summary_writer(Path(run_dir) / "tensorboard") if enabled and tensorboard else None
+        self._tb = _summary_writer(folder.tensorboard) if enabled and tensorboard else None
 
     def truncate_after(self, step: int) -> None:
         if not self.enabled or not self.path.is_file():
             return
         kept = [line for line in self.path.read_text(encoding="utf-8").splitlines()
-                if (record := _parse(line)) is not None and record.get("step", 0) <= step]
+                if (record := parse_metric_line(line)) is not None and record["step"] <= step]
         staging = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
         staging.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
         os.replace(staging, self.path)  # atomic: a kill here leaves the old file or the new one, never half
@@ -37,20 +43,6 @@ class MetricsLog:
     def close(self) -> None:
         if self._tb is not None:
             self._tb.close()
-
-
-def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """The records of ``<run_dir>/metrics.jsonl`` (a line cut off by a killed run is left out)."""
-    path = Path(run_dir) / "metrics.jsonl"
-    return [record for line in path.read_text(encoding="utf-8").splitlines() if (record := _parse(line)) is not None]
-
-
-def _parse(line: str) -> dict[str, Any] | None:
-    """A record, or None for a blank or partial line (a run killed while writing it)."""
-    try:
-        return json.loads(line) if line.strip() else None
-    except json.JSONDecodeError:
-        return None
 
 
 def _summary_writer(folder: Path) -> Any:
@@ -71,3 +63,6 @@ def _write_scalars(writer: Any, record: dict[str, Any], prefix: str = "") -> Non
                 writer.add_scalar(f"{prefix}{key}/{sub}", number, step)
         elif isinstance(value, int | float):
             writer.add_scalar(f"{prefix}{key}", value, step)
+
+
+__all__ = ["MetricsLog", "read_metrics"]

@@ -1,4 +1,5 @@
-"""A synthetic run folder: 3 tasks in 2 families, a manifest, a config, metrics and checkpoints."""
+"""A synthetic run folder laid out as ``mixlab.run_folder`` names it: 3 tasks in 2 families, a manifest,
+a config, metrics and checkpoints."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import math
 import struct
 from pathlib import Path
+
+import yaml
 
 #: a 3-node transfer table (source, target, score, budget) for the affinity section
 AFFINITY_CSV = """source,target,score,budget
@@ -80,9 +83,9 @@ def make_run(root: Path, *, bad_lines: int = 2, config: bool = True, manifest_fi
     run = root / "run"
     run.mkdir(parents=True)
     if config:
-        (run / "config.json").write_text(json.dumps({"name": "toy-run", "mixture": "toy-mix", "steps": NUM_STEPS,
-                                                     "batch_size": 4,
-                                                     "optimizer": {"name": "adafactor", "lr": 0.01}, "seed": 0}))
+        config = {"name": "toy-run", "mixture": "toy-mix", "steps": NUM_STEPS, "batch_size": 4,
+                  "optimizer": {"name": "adafactor", "lr": 0.01}, "seed": 0}
+        (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     if manifest_file:
         (run / "mixture_manifest.json").write_text(json.dumps(manifest()))
     if env:

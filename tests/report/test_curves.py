@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mixlab.report import curves as cv
 from mixlab.report.figures import smoothed
-from mixlab.report.rundir import load_run
+from mixlab.run_folder import load as load_run
 from tests.report.fakerun import manifest
 
 LEAVES = cv.leaves_of(manifest())

@@ -8,13 +8,14 @@ import math
 import platform
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import mixlab
 from mixlab.cli import main
-from mixlab.errors import DataError
+from mixlab.errors import DataError, NotARunError
 from mixlab.report import SECTION_TITLES, collect_environment, render_report, write_environment, write_report
 from tests.report.fakerun import (
     AFFINITY_CSV,
@@ -98,7 +99,8 @@ def test_config_env_and_checkpoints(full):
     assert table_rows(page, "checkpoints") == [
         ["20", "step_0000020", "4", "4.5 KiB", "complete"],  # 3072 + 1024 + 100 + a 362-byte manifest
         ["40", "step_0000040", "4", "4.5 KiB", "complete"],
-        ["60", "step_0000060", "4", "3.0 KiB", "incomplete: model.pt has 1536 bytes, manifest says 3072"],
+        ["60", "step_0000060", "4", "3.0 KiB", "incomplete: model.pt does not match its checksum: it has 1536 bytes, "
+                                               "the manifest says 3072 (truncated or partly written)"],
     ]
 
 
@@ -115,16 +117,27 @@ def test_affinity_section_shows_scores(full):
     assert "3 nodes, 6 transfer edges" in page
 
 
-def test_empty_run_folder_gives_notes_not_errors(tmp_path):
-    page = render_report(tmp_path)
+def test_empty_folder_is_not_a_run(tmp_path):
+    with pytest.raises(NotARunError, match=r"not a run folder .*: it holds none of config\.yaml, metrics\.jsonl, "
+                                           r"mixture_manifest\.json, env\.json, checkpoints/; fix: give the folder"):
+        render_report(tmp_path)
+    (tmp_path / "affinity.csv").write_text(AFFINITY_CSV)  # a report input, not a run file
+    with pytest.raises(NotARunError, match="holds none of"):
+        write_report(tmp_path)
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_run_with_one_file_gives_notes_for_the_rest(tmp_path):
+    run = make_run(tmp_path, config=False, manifest_file=False, metrics=False, checkpoints=())  # env.json only
+    page = render_report(run)
     assert IMG.findall(page) == []
-    for text in ("Mixture not available: no mixture_manifest.json / mixture.json in the run folder",
+    for text in ("Mixture not available: no mixture_manifest.json in the run folder",
                  "Training curves not available: no metrics.jsonl in the run folder",
                  "Affinity not available: no results table",
-                 "Config not available: no config.json / config.yaml / config.yml in the run folder",
-                 "Environment not available: no env.json / environment.json in the run folder",
+                 "Config not available: no config.yaml in the run folder",
                  "No checkpoints: no checkpoints/ folder in the run folder"):
         assert text in page
+    assert "Environment not available" not in page
     for _, title in SECTION_TITLES:
         assert f"<h2>{title}</h2>" in page
 
@@ -170,8 +183,11 @@ def test_invalid_affinity_table_is_a_note(tmp_path):
 
 
 def test_missing_run_folder_raises(tmp_path):
-    with pytest.raises(DataError, match=r"run folder .*nowhere.* does not exist"):
+    with pytest.raises(DataError, match=r"run folder .*nowhere.* does not exist"):  # NotARunError is a DataError
         write_report(tmp_path / "nowhere")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotARunError, match=r"not a run folder .*file': it is a file; fix"):
+        write_report(tmp_path / "file")
 
 
 def test_cli_writes_to_out(tmp_path, capsys):
@@ -182,6 +198,18 @@ def test_cli_writes_to_out(tmp_path, capsys):
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert main(["report", str(tmp_path / "nowhere")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_refuses_an_empty_folder_in_one_line(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = subprocess.run([sys.executable, "-m", "mixlab", "report", str(empty)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [f"mixlab report: error: not a run folder {str(empty)!r}: it holds none of "
+                                        "config.yaml, metrics.jsonl, mixture_manifest.json, env.json, checkpoints/; "
+                                        "fix: give the folder a training run wrote (mixlab train CONFIG --out RUN_DIR)"]
+    assert not (empty / "report.html").exists()
 
 
 def test_fake_metrics_have_the_loop_keys():
@@ -209,7 +237,7 @@ def test_many_tasks_get_one_panel_per_family(tmp_path):
     records = [{"step": s, "loss": 1.0, "task_loss": {t: 1.0 + i / 10 for i, t in enumerate(tasks)}} for s in (1, 2)]
     run = tmp_path / "run"
     run.mkdir()
-    (run / "mixture.json").write_text(json.dumps(data))  # the older manifest name is read too
+    (run / "mixture_manifest.json").write_text(json.dumps(data))
     (run / "metrics.jsonl").write_text("\n".join(map(json.dumps, records)))
     page = render_report(run)
     assert "14 tasks, one panel per family (moving averages)" in page
