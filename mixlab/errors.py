@@ -49,6 +49,10 @@ class CheckpointError(MixlabError, RuntimeError):
     """A checkpoint is missing, incomplete or corrupted."""
 
 
+class MetricError(MixlabError, ValueError):
+    """A metric name is unknown, or a metric cannot score the targets and predictions it was given."""
+
+
 class NotARunError(DataError):
     """A folder given as a run folder does not exist or holds none of a run's files (``mixlab.run_folder``)."""
 

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from mixlab._spec import Spec
 from mixlab.errors import DataError, TaskSpecError
+from mixlab.evaluation import metrics as metric_table  # light: the standard library only
 from mixlab.registry.sources import BadRow, CallableSource, FileSource, HFSource, row_origin
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.+-]*(/[a-z0-9][a-z0-9_.+-]*)+$")
@@ -22,6 +23,7 @@ _HINTS = {
     "source": "use HFSource(path=...), FileSource(format=..., files=...) or CallableSource(fn=...)",
     "formatter": "give a function row -> {'inputs': str, 'targets': str}",
     "version": "use a version such as '1.0.0'",
+    "metrics": "name metrics that mixlab.evaluation.metrics.names() lists, e.g. ('accuracy',)",
 }
 
 
@@ -71,6 +73,12 @@ class Task(Spec):
         if bad:
             raise ValueError(f"negative example counts {bad}; counts must be >= 0")
         return sizes
+
+    @field_validator("metrics")
+    @classmethod
+    def _check_metrics(cls, metrics: tuple[str, ...]) -> tuple[str, ...]:
+        metric_table.check_names(metrics)  # a MetricError is a ValueError: reported as this field's error
+        return metrics
 
     @field_validator("version")
     @classmethod
