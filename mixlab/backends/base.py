@@ -38,6 +38,7 @@ class Backend(ABC):
         self.parallel = parallel
         self.compile_model = compile_model  # torch.compile the model (torch backend)
         self.rank, self.world_size, self.local_rank = 0, 1, 0
+        self._device: Any = None  # the torch.device, set by setup()
         self._owns_group = False  # set by setup() when it created the torch.distributed process group
 
     # -- process group -------------------------------------------------------------------------
@@ -71,9 +72,10 @@ class Backend(ABC):
 
     # -- model and tensors ---------------------------------------------------------------------
     @property
-    @abstractmethod
     def device(self) -> Any:
-        """The ``torch.device`` this process computes on."""
+        """The ``torch.device`` this process computes on (set by ``setup()``)."""
+        assert self._device is not None, "call setup() first"
+        return self._device
 
     @abstractmethod
     def prepare_model(self, model: Any) -> Any:

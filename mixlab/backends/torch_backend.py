@@ -11,7 +11,7 @@ import contextlib
 import os
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -26,7 +26,6 @@ class TorchBackend(Backend):
     def __init__(self, *, device: str | None = None, **options: Any) -> None:
         super().__init__(**options)
         self._device_name = None if device == "auto" else device
-        self._device: torch.device | None = None
 
     # -- process group -------------------------------------------------------------------------
     def setup(self) -> TorchBackend:
@@ -70,11 +69,6 @@ class TorchBackend(Backend):
         return self
 
     # -- model and tensors ---------------------------------------------------------------------
-    @property
-    def device(self) -> torch.device:
-        assert self._device is not None, "call setup() first"
-        return self._device
-
     def prepare_model(self, model: torch.nn.Module) -> torch.nn.Module:
         model = model.to(self.device)
         if self.parallel == "ddp" and self.world_size > 1:
@@ -88,7 +82,7 @@ class TorchBackend(Backend):
                     fully_shard(module)
             fully_shard(model)
         if self.compile_model:
-            model = torch.compile(model)
+            model = cast(torch.nn.Module, torch.compile(model))  # a compiled Module is a Module (OptimizedModule)
         return model
 
     def unwrap(self, model: torch.nn.Module) -> torch.nn.Module:

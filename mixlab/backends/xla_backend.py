@@ -81,7 +81,6 @@ class XlaBackend(Backend):
             raise ConfigError(f"xla backend max_graphs must be >= 1 or None; got {max_graphs}")
         self.max_graphs = max_graphs
         self.mesh: Any = None
-        self._device: torch.device | None = None
         self._input_sharding: Any = None
 
     # -- process group -------------------------------------------------------------------------
@@ -116,11 +115,6 @@ class XlaBackend(Backend):
         return int(self.mesh.size()) if self.mesh is not None else 1
 
     # -- model and tensors ---------------------------------------------------------------------
-    @property
-    def device(self) -> torch.device:
-        assert self._device is not None, "call setup() first"
-        return self._device
-
     def prepare_model(self, model: torch.nn.Module) -> torch.nn.Module:
         """Move to the device; under ``fsdp`` wrap each T5 block (and the root) in FSDPv2.
 
@@ -159,7 +153,7 @@ class XlaBackend(Backend):
                 host.append(tensor)
         if host:
             self._check_batch_size(host[0].shape[0])
-            out.update(zip(names, xm.send_cpu_data_to_device(host, self.device, self._input_sharding)))
+            out.update(zip(names, xm.send_cpu_data_to_device(host, self.device, self._input_sharding), strict=True))
         return out
 
     def loader(self, batches: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -264,7 +258,7 @@ def _to_cpu(obj: Any) -> Any:
     """The same nested structure with every tensor copied to the host in one batch."""
     leaves, spec = torch.utils._pytree.tree_flatten(obj)
     where = [i for i, leaf in enumerate(leaves) if isinstance(leaf, torch.Tensor)]
-    for i, host in zip(where, _host_copies([leaves[i].detach() for i in where])):
+    for i, host in zip(where, _host_copies([leaves[i].detach() for i in where]), strict=True):
         leaves[i] = host
     return torch.utils._pytree.tree_unflatten(leaves, spec)
 
@@ -279,7 +273,7 @@ def _host_copies(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     on_device = [i for i, t in enumerate(out) if t is None]
     sharded = [i for i in on_device if _is_sharded(tensors[i])]
     plain = sorted(set(on_device) - set(sharded))
-    for i, host in zip(plain, torch_xla._XLAC._xla_get_cpu_tensors([tensors[i] for i in plain])):
+    for i, host in zip(plain, torch_xla._XLAC._xla_get_cpu_tensors([tensors[i] for i in plain]), strict=True):
         out[i] = host
     if sharded and xr.process_count() > 1:
         raise CheckpointError("the xla backend gathers sharded tensors on one host only; a multi-host run with "
@@ -288,9 +282,9 @@ def _host_copies(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     group = [tensors[i] for i in sharded]
     shards = torch_xla._XLAC._get_local_shards(group)
     places = torch_xla._XLAC._get_local_shard_replica_and_indices(group)
-    for i, tensor_shards, tensor_places in zip(sharded, shards, places):
+    for i, tensor_shards, tensor_places in zip(sharded, shards, places, strict=True):
         full = torch.empty(tensors[i].shape, dtype=tensors[i].dtype)
-        for (data, _device), (_replica, index) in zip(tensor_shards, tensor_places):
+        for (data, _device), (_replica, index) in zip(tensor_shards, tensor_places, strict=True):
             region = full[index if index is Ellipsis else tuple(index)]
             region.copy_(data[tuple(slice(0, n) for n in region.shape)])  # the last shard may be padded
         out[i] = full

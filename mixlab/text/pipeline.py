@@ -62,7 +62,8 @@ class BatchIterator(Iterator[dict]):
 
     def __init__(self, stream: Iterable[Mapping[str, Any]], tokenizer: Any, config: BatchConfig,
                  seed: int = 0, task_names: Sequence[str] | None = None) -> None:
-        self.stream, self.tokenizer, self.config, self.seed = stream, tokenizer, config, seed
+        self.stream: Any = stream  # resuming needs state_dict / load_state_dict, checked where they are used
+        self.tokenizer, self.config, self.seed = tokenizer, config, seed
         self.task_names = _resolve_task_names(stream, task_names)
         self._task_index = {name: i for i, name in enumerate(self.task_names)}
         self._raw_length = config.raw_length
@@ -256,6 +257,9 @@ class BatchIterator(Iterator[dict]):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Rewind to ``state``; refuses a state from another version, seed, config or task list."""
         state = check_state(state, KIND, STATE_VERSION)
+        if not hasattr(self.stream, "load_state_dict"):
+            raise ResumeError(f"{type(self.stream).__name__} has no load_state_dict(); fix: batch a mixlab "
+                              "MixtureStream (or any stream with state_dict / load_state_dict) to resume")
         saved, now = state["config"], self.config.model_dump()
         changed = [f"{key} {saved.get(key)!r} -> {value!r}" for key, value in now.items() if saved.get(key) != value]
         if changed:

@@ -1,11 +1,13 @@
 """Batch sources for the training loop, and a background prefetcher.
 
-A batch source has ``task_names`` and ``iterate(state)``, which yields ``(batch, state_after)``
-pairs: ``batch`` in ``mixlab.text.batches``' format, ``state_after`` a small dict that, passed back
-to ``iterate``, continues with the next batch. Checkpoints store the state of the last batch
-trained on, so a resumed run sees exactly the batches an uninterrupted one would.
+A batch source is a resumable stage (:mod:`mixlab.resumable`) with ``task_names``: iterating it
+yields batches in ``mixlab.text.batches``' format, ``state_dict()`` says where it is (after the last
+batch yielded) and ``load_state_dict(state)`` continues there. The loop pairs each batch with the
+state after it inside the prefetch thread (:func:`with_states`), so a checkpoint stores the state of
+the last batch trained on however far ahead the prefetcher reads, and a resumed run sees exactly the
+batches an uninterrupted one would.
 
-- ``MixtureBatches``: a mixture's stream (sharded by rank) through ``mixlab.text.batches``.
+- ``MixtureBatches``: a mixture's stream (sharded by rank, one split) through ``mixlab.text.batches``.
 - ``SyntheticBatches``: seeded random copy-task batches of the same format (tests, benchmarks).
 """
 
@@ -13,21 +15,64 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
-from mixlab.errors import ResumeError
+from mixlab.resumable import Resumable, check_fields, check_state, header
 
 Batch = dict[str, Any]
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: mixlab.resumable header; synthetic states record their settings; no replay states
+_SAME_WORLD = "resume with the same number of processes"
 
 
-class BatchSource(Protocol):
+class BatchSource(Resumable, Protocol):
+    """What the training loop reads: a resumable iterable of batches that names its tasks."""
+
     task_names: list[str]
 
-    def iterate(self, state: dict[str, Any] | None = None) -> Iterator[tuple[Batch, dict[str, Any]]]: ...
+
+def with_states(source: BatchSource) -> Iterator[tuple[Batch, dict[str, Any]]]:
+    """``(batch, state)`` pairs, ``state`` being ``source.state_dict()`` right after ``batch``."""
+    for batch in source:
+        yield batch, source.state_dict()
+
+
+def as_source(source: Any, where: str = "data factory") -> BatchSource:
+    """``source`` as a :class:`BatchSource`; one with only the old ``iterate(state)`` is adapted (deprecated)."""
+    if all(hasattr(source, name) for name in ("__iter__", "state_dict", "load_state_dict", "task_names")):
+        return source
+    if hasattr(source, "iterate") and hasattr(source, "task_names"):
+        warnings.warn(f"{where}: {type(source).__name__} has only iterate(state), the old batch-source interface; "
+                      "fix: give it __iter__, state_dict() and load_state_dict(state) (see mixlab.resumable); "
+                      "iterate() support will be removed", DeprecationWarning, stacklevel=3)
+        return _IterateSource(source)
+    missing = [n for n in ("__iter__", "state_dict", "load_state_dict", "task_names") if not hasattr(source, n)]
+    raise TypeError(f"{where} returned a {type(source).__name__}, which lacks {', '.join(missing)}; fix: return a "
+                    "batch source (mixlab.train.data.BatchSource: task_names, __iter__, state_dict, load_state_dict)")
+
+
+class _IterateSource:
+    """A source written against ``iterate(state) -> (batch, state_after)`` pairs, as a :class:`BatchSource`."""
+
+    def __init__(self, source: Any) -> None:
+        self._source, self._state = source, None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._source, name)
+
+    def __iter__(self) -> Iterator[Batch]:
+        for batch, state in self._source.iterate(self._state):
+            self._state = state
+            yield batch
+
+    def state_dict(self) -> Any:
+        return self._state
+
+    def load_state_dict(self, state: Any) -> None:
+        self._state = state
 
 
 class SyntheticBatches:
@@ -44,6 +89,7 @@ class SyntheticBatches:
         self.task_names = list(task_names)
         self.batch_size, self.input_length, self.target_length = batch_size, input_length, target_length
         self.vocab_size, self.seed, self.shard, self.pack = vocab_size, seed, shard, pack
+        self._position = 0  # the next batch's index
 
     def batch(self, index: int) -> Batch:
         """Batch ``index`` of this shard (same arrays every call)."""
@@ -75,13 +121,28 @@ class SyntheticBatches:
         batch["task_names"] = list(self.task_names)
         return batch
 
-    def iterate(self, state: dict[str, Any] | None = None) -> Iterator[tuple[Batch, dict[str, Any]]]:
-        position = _check_state(state, self.kind, self.shard)["position"] if state else 0
+    def __iter__(self) -> Iterator[Batch]:
         while True:
-            batch = self.batch(position)
-            position += 1
-            yield batch, {"version": STATE_VERSION, "kind": self.kind, "shard": list(self.shard),
-                          "position": position}
+            batch = self.batch(self._position)
+            self._position += 1
+            yield batch
+
+    def _settings(self) -> dict[str, Any]:
+        return {"seed": self.seed, "task_names": list(self.task_names), "batch_size": self.batch_size,
+                "input_length": self.input_length, "target_length": self.target_length,
+                "vocab_size": self.vocab_size, "pack": self.pack}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**header(self.kind, STATE_VERSION), "shard": list(self.shard), **self._settings(),
+                "position": self._position}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue after the batch ``state`` was taken at; refuses another shard or other settings."""
+        state = check_state(state, self.kind, STATE_VERSION)
+        check_fields(state, {"shard": list(self.shard)}, f"{self.kind} batches", _SAME_WORLD)
+        check_fields(state, self._settings(), f"{self.kind} batches", "resume with the saved run's data "
+                     "settings (see <run>/config.yaml), or start a new run")
+        self._position = int(state["position"])
 
 
 def _empty_batch(batch_size: int, input_length: int, target_length: int) -> Batch:
@@ -94,81 +155,66 @@ def _empty_batch(batch_size: int, input_length: int, target_length: int) -> Batc
     return batch
 
 
-def _check_state(state: dict[str, Any], kind: str, shard: tuple[int, int]) -> dict[str, Any]:
-    if state.get("version") != STATE_VERSION or state.get("kind") != kind:
-        raise ResumeError(f"data state {state.get('kind')!r} v{state.get('version')} cannot resume a {kind!r} "
-                          f"source v{STATE_VERSION}; start a new run (--out elsewhere) or use the same data source")
-    if tuple(state.get("shard", ())) != tuple(shard):
-        raise ResumeError(f"data state was saved by shard {tuple(state['shard'])} but this process is shard "
-                          f"{tuple(shard)}; resume with the same number of processes")
-    return state
-
-
 class MixtureBatches:
-    """A mixture's sharded stream through ``mixlab.text.batches``.
+    """A mixture's sharded stream of one ``split`` through ``mixlab.text.batches``.
 
-    Resume: when the batch iterator has ``state_dict``/``load_state_dict`` its state is saved
-    after every batch; otherwise the state is the stream's state where this iteration began plus
-    the number of batches taken, and resuming replays (re-tokenises) those batches.
+    Its state is the batch iterator's (which holds the stream's): resuming is exact. Each ``iter()``
+    continues from the current position; :meth:`load_state_dict` rewinds to a saved one.
     """
 
     kind = "mixture"
 
     def __init__(self, mixture: Any, tokenizer: Any, batch_config: Any, *, seed: int,
-                 shard: tuple[int, int] = (0, 1), exhaustion: str = "repeat", data: Any = None,
-                 on_bad_row: str = "error") -> None:
+                 shard: tuple[int, int] = (0, 1), split: str = "train", exhaustion: str = "repeat",
+                 data: Any = None, on_bad_row: str = "error") -> None:
         self.mixture, self.tokenizer, self.batch_config = mixture, tokenizer, batch_config
-        self.seed, self.shard, self.exhaustion, self.data = seed, shard, exhaustion, data
-        self.on_bad_row = on_bad_row
+        self.seed, self.shard, self.split, self.exhaustion = seed, shard, split, exhaustion
+        self.data, self.on_bad_row = data, on_bad_row
         self.task_names = list(mixture.rates)
-        self._live: tuple[Any, Any] | None = None  # (stream, batch iterator) of the current iteration
+        self._live: tuple[Any, Any] | None = None  # (stream, batch iterator), made on first use
 
     @property
     def stats(self) -> dict[str, int]:
-        """Counters of the current iteration: the batch iterator's (``num_truncated``, ``num_skipped``,
-        ``num_empty``, ...) plus ``num_bad_rows`` (rows skipped with ``on_bad_row="skip"``)."""
+        """Counters so far: the batch iterator's (``num_truncated``, ``num_skipped``, ``num_empty``, ...)
+        plus ``num_bad_rows`` (rows skipped with ``on_bad_row="skip"``)."""
         if self._live is None:
             return {}
         stream, batches = self._live
-        out = {k: int(v) for k, v in getattr(batches, "stats", {}).items()}
+        out = {k: int(v) for k, v in batches.stats.items()}
         skipped = getattr(stream, "skipped_rows", None)
         if skipped is not None:
             out["num_bad_rows"] = int(sum(skipped.values()))
         return out
 
-    def _batches(self, stream: Any) -> Any:
+    def _open(self) -> tuple[Any, Any]:
         from mixlab.text import batches
 
-        return batches(stream, self.tokenizer, self.batch_config, seed=self.seed, task_names=self.task_names)
+        stream = self.mixture.stream(self.seed, shard=self.shard, split=self.split, exhaustion=self.exhaustion,
+                                     data=self.data, on_bad_row=self.on_bad_row)
+        return stream, batches(stream, self.tokenizer, self.batch_config, seed=self.seed, task_names=self.task_names)
 
-    def iterate(self, state: dict[str, Any] | None = None) -> Iterator[tuple[Batch, dict[str, Any]]]:
-        stream = self.mixture.stream(self.seed, shard=self.shard, exhaustion=self.exhaustion, data=self.data,
-                                     on_bad_row=self.on_bad_row)
-        skip = 0
-        if state:
-            _check_state(state, self.kind, self.shard)
-            if "stream" in state:
-                stream.load_state_dict(state["stream"])
-                skip = int(state["skip"])
-        anchor = stream.state_dict()
-        batches = self._batches(stream)
-        self._live = (stream, batches)
-        resumable = hasattr(batches, "state_dict") and hasattr(batches, "load_state_dict")
-        if state and "iterator" in state:
-            if not resumable:
-                raise ResumeError("data state holds a batch-iterator state but mixlab.text.batches returned an "
-                                  "iterator without load_state_dict; resume with the mixlab version that saved it")
-            batches.load_state_dict(state["iterator"])
-        head = {"version": STATE_VERSION, "kind": self.kind, "shard": list(self.shard)}
-        iterator = iter(batches)
-        for _ in range(skip):
-            next(iterator)
-        for batch in iterator:
-            if batch["task_names"] != self.task_names:
-                raise AssertionError(f"batch task_names {batch['task_names'][:3]}... differ from the mixture's")
-            skip += 1
-            tail = {"iterator": batches.state_dict()} if resumable else {"stream": anchor, "skip": skip}
-            yield batch, {**head, **tail}
+    def _batches(self) -> Any:
+        if self._live is None:
+            self._live = self._open()
+        return self._live[1]
+
+    def __iter__(self) -> Iterator[Batch]:
+        for batch in self._batches():
+            assert batch["task_names"] == self.task_names, "batch task_names differ from the mixture's"
+            yield batch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**header(self.kind, STATE_VERSION), "shard": list(self.shard), "split": self.split,
+                "iterator": self._batches().state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue after the batch ``state`` was taken at; refuses another shard, split or batch settings."""
+        state = check_state(state, self.kind, STATE_VERSION)
+        check_fields(state, {"shard": list(self.shard)}, f"{self.kind} batches", _SAME_WORLD)
+        check_fields(state, {"split": self.split}, f"{self.kind} batches", "resume on the split that was saved")
+        live = self._open()
+        live[1].load_state_dict(state["iterator"])
+        self._live = live
 
 
 class Prefetcher:
@@ -197,7 +243,7 @@ class Prefetcher:
                 if self._stop.is_set():
                     return
             self._queue.put(self._DONE)
-        except BaseException as exc:  # handed to the consumer thread, which re-raises it
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer thread, which re-raises it
             self._queue.put(exc)
 
     def __iter__(self) -> Prefetcher:

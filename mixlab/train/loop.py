@@ -30,7 +30,7 @@ from mixlab.run_folder import RunFolder
 from mixlab.train.adafactor import Adafactor
 from mixlab.train.checkpoint import CheckpointManager, resolve_checkpoint
 from mixlab.train.config import PretrainConfig
-from mixlab.train.data import BatchSource, Prefetcher
+from mixlab.train.data import BatchSource, Prefetcher, as_source, with_states
 from mixlab.train.loss import compute_loss, muppet_weights
 from mixlab.train.metrics import MetricsLog
 from mixlab.train.model import T5_VOCAB_SIZE, PackedT5, build_model
@@ -83,11 +83,13 @@ class Trainer:
             from mixlab.registry import load_registry
 
             registry = load_registry()
-        self.source: BatchSource = data(config, backend, self.vocab_size, tokenizer=tokenizer, registry=registry)
+        self.source: BatchSource = as_source(data(config, backend, self.vocab_size, tokenizer=tokenizer,
+                                                  registry=registry))
         self.eval_source: BatchSource | None = None
         if config.eval_interval:
-            self.eval_source = data(config, backend, self.vocab_size, tokenizer=tokenizer, registry=registry,
-                                    split=config.eval_split)
+            found = data(config, backend, self.vocab_size, tokenizer=tokenizer, registry=registry,
+                         split=config.eval_split)
+            self.eval_source = None if found is None else as_source(found, "data factory (eval split)")
         self.task_names = list(self.source.task_names)
         t5 = build_model(config.model.shape, self.vocab_size, seed=config.seed, dropout_rate=config.model.dropout_rate)
         if config.init_from:
@@ -182,7 +184,10 @@ class Trainer:
         self.metrics.truncate_after(self.step)
         config, backend = self.config, self.backend
         window = _Window(len(self.task_names), backend.device)
-        batches = Prefetcher(self.source.iterate(self.data_state), depth=2)
+        if self.data_state is not None:
+            self.source.load_state_dict(self.data_state)
+        # the producer thread pairs each batch with the state after it: checkpoints save the last one trained on
+        batches = Prefetcher(with_states(self.source), depth=2)
         self.model.train()  # once, not per step; _evaluate switches back after its batches
         bar = tqdm(total=config.steps, initial=self.step, disable=not (progress and backend.is_main),
                    desc=config.name, unit="step")
@@ -230,8 +235,8 @@ class Trainer:
             "ce": math.fsum(sums) / max(target_tokens, 1.0),
             "accuracy": correct / max(target_tokens, 1.0),
             "lr": self.schedule(self.step - 1),
-            "task_loss": {n: s / c for n, s, c in zip(self.task_names, sums, counts) if c > 0},
-            "task_tokens": {n: int(c) for n, c in zip(self.task_names, counts) if c > 0},
+            "task_loss": {n: s / c for n, s, c in zip(self.task_names, sums, counts, strict=True) if c > 0},
+            "task_tokens": {n: int(c) for n, c in zip(self.task_names, counts, strict=True) if c > 0},
             "tokens": int(tokens),
             "tokens_per_s": tokens / seconds if seconds > 0 else 0.0,
             "steps_per_s": window.num_steps / seconds if seconds > 0 else 0.0,
@@ -253,7 +258,7 @@ class Trainer:
         self.model.eval()
         window = _Window(len(source.task_names), self.backend.device)
         if self._eval_batches is None:  # the same eval batches every time: made once
-            self._eval_batches = [b for b, _ in itertools.islice(source.iterate(None), self.config.eval_batches)]
+            self._eval_batches = list(itertools.islice(source, self.config.eval_batches))
         for host_batch in self._eval_batches:
             batch = self.backend.to_device(host_batch)
             with self.backend.autocast():
@@ -264,7 +269,8 @@ class Trainer:
         target_tokens = max(sum(counts), 1.0)
         record = {"step": self.step, "eval_loss": math.fsum(sums) / target_tokens,
                   "eval_accuracy": correct / target_tokens,
-                  "eval_task_loss": {n: s / c for n, s, c in zip(source.task_names, sums, counts) if c > 0}}
+                  "eval_task_loss": {n: s / c for n, s, c in zip(source.task_names, sums, counts, strict=True)
+                                     if c > 0}}
         self.metrics.write(record)
         self.model.train()
         return record

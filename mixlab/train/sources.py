@@ -1,9 +1,9 @@
 """Build a run's batch sources from its config (the default ``data`` factory of ``train``).
 
 A data factory is called as ``factory(config, backend, vocab_size, tokenizer=..., registry=...,
-split=None)`` and returns a :class:`~mixlab.train.data.BatchSource` for this process's shard:
-``split=None`` is the training data, otherwise the eval split. Pass your own to ``train(data=...)``
-to feed the loop from anything else.
+split=None)`` and returns a :class:`~mixlab.train.data.BatchSource` (a resumable iterable of batches
+with ``task_names``) for this process's shard: ``split=None`` is the training data, otherwise the
+eval split. Pass your own to ``train(data=...)`` to feed the loop from anything else.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def build_data(config: Any, backend: Any, vocab_size: int, *, tokenizer: Any = N
 
 def _eval_batches(mixture: Any, tokenizer: Any, batch_config: Any, seed: int, shard: tuple[int, int],
                   split: str, on_bad_row: str) -> BatchSource | None:
+    """The mixture's tasks that have ``split``, at their mixing rates, read from that split."""
     from mixlab.samplers import Mixture
 
     have = {name: task for name, task in mixture.tasks.items() if task.num_examples.get(split)}
@@ -65,13 +66,8 @@ def _eval_batches(mixture: Any, tokenizer: Any, batch_config: Any, seed: int, sh
     if not have:
         warnings.warn(f"eval: no task of mixture {mixture.name!r} has a {split!r} split; eval is off", stacklevel=3)
         return None
-    rates = {name: mixture.rates[name] for name in have}
-    data = {name: task.load(split, on_bad_row=on_bad_row) for name, task in have.items()}
-    # the stream reads a task's "train" rows: give it eval-split copies of the tasks (same mixing rates)
-    tasks = {name: task.model_copy(update={"num_examples": {**task.num_examples, "train": len(data[name])}})
-             for name, task in have.items()}
-    sub = Mixture(name=f"{mixture.name}:{split}", rates=rates, tasks=tasks)
-    return MixtureBatches(sub, tokenizer, batch_config, seed=seed, shard=shard, data=data, on_bad_row=on_bad_row)
+    sub = Mixture(name=f"{mixture.name}:{split}", rates={name: mixture.rates[name] for name in have}, tasks=have)
+    return MixtureBatches(sub, tokenizer, batch_config, seed=seed, shard=shard, split=split, on_bad_row=on_bad_row)
 
 
 def resolve_mixture(mixture: Any, R: float | None = None, registry: Any = None) -> Any:

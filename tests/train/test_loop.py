@@ -66,7 +66,7 @@ def test_resume_skips_a_corrupted_checkpoint(tmp_path, caplog):
 def test_refuses_to_overwrite_and_resume_checks_world(tmp_path):
     cfg = _config(tmp_path, steps=2)
     train(cfg, progress=False)
-    with pytest.raises(ConfigError, match="already holds checkpoints.*--resume"):
+    with pytest.raises(ConfigError, match=r"already holds checkpoints.*--resume"):
         train(cfg, progress=False)
     folder = tmp_path / "run" / "checkpoints"
     assert json.loads((folder / "step_0000002" / "manifest.json").read_text())["step"] == 2
@@ -82,7 +82,7 @@ def test_resume_refuses_other_data_source(tmp_path):
         source.kind = "other"
         return source
 
-    with pytest.raises(ResumeError, match="cannot resume a 'other' source"):
+    with pytest.raises(ResumeError, match="state of a 'synthetic' cannot resume a other; fix: load it into the stage"):
         train(cfg, steps=3, resume=True, data=other, progress=False)
 
 
@@ -175,7 +175,7 @@ def test_mixture_batches_are_sharded_by_rank():
     seen = [{(x["task"], x["index"]) for x in itertools.islice(s.mixture.stream(s.seed, shard=s.shard), 200)}
             for s in sources]
     assert len(seen[0]) == len(seen[1]) == 200 and not seen[0] & seen[1]
-    first = [next(s.iterate())[0]["input_ids"] for s in sources]
+    first = [next(iter(s))["input_ids"] for s in sources]
     assert first[0].shape == (4, 64) and not (first[0] == first[1]).all()
 
 
