@@ -11,7 +11,7 @@ import pytest
 from mixlab import Mixture
 from mixlab.report import curves as cv
 from mixlab.report import sections
-from mixlab.report.rundir import load_run
+from mixlab.run_folder import load as load_run
 from mixlab.samplers import plot
 from mixlab.samplers import strategies as S
 from tests.samplers.helpers import make_task
