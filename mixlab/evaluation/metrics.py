@@ -143,13 +143,19 @@ def _looks_negative(label: str) -> bool:
 
 
 def f1(targets: Sequence[Target], predictions: Sequence[str]) -> dict[str, float]:
-    """Binary F1 (0-100) of the positive label, which is read off the two target labels.
+    """Binary F1 (0-100) of the positive label, which is read off the labels.
 
     The positive label is the one the other negates (``equivalent`` / ``not_equivalent``, ``irony`` /
     ``non_irony``, ``acceptable`` / ``unacceptable``) or the true one of ``True/False``, ``1/0``,
-    ``yes/no``, ``positive/negative``. Other label pairs need ``binary_f1_for(positive=...)``.
+    ``yes/no``, ``positive/negative``. When the targets hold one label, its pair is looked for among the
+    predictions; failing that, a label starting with ``not``/``non`` or a false word is negative (F1 0),
+    any other is the positive one. Other label pairs need ``binary_f1_for(positive=...)``.
     """
     labels = sorted(set(_labels("f1", targets, predictions)))
+    if len(labels) == 1:  # the other label may be among the predictions
+        partner = next((p for p in sorted(set(predictions)) if _negates(p, labels[0]) or _negates(labels[0], p)), None)
+        if partner is not None:
+            labels = sorted([labels[0], partner])
     if len(labels) == 1:
         if _looks_negative(labels[0]):
             return {"f1": 0.0}  # no positive target: no true positive, so F1 is 0 whatever was predicted
