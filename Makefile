@@ -1,5 +1,7 @@
 # make demo : build the ExT5 mixture and pre-train a tiny model on the embedded data (CPU, no network)
 # make test : run the test suite (main environment, then the torch-xla environment)
+# make test-fast : the inner loop: the main environment's tests without the slow ones
+# make lint : ruff and mypy (settings in pyproject.toml)
 # Each target creates the virtual environment it needs.
 
 PYTHON  ?= $(shell command -v python3.11 || command -v python3)
@@ -13,7 +15,7 @@ PLUGIN_FILES := $(wildcard plugins/*/pyproject.toml) $(wildcard tests/plugins/*/
 TORCH   ?= torch==2.13.0
 PIP := -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test test-main test-xla bench clean venv
+.PHONY: demo test test-main test-fast test-xla lint bench clean venv
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/python examples/demo.py --out runs/demo
@@ -22,6 +24,13 @@ test: test-main test-xla
 
 test-main: $(TVENV)/.installed
 	$(TVENV)/bin/python -m pytest -n 2 --dist loadgroup -q tests
+
+test-fast: $(TVENV)/.installed
+	$(TVENV)/bin/python -m pytest -n 2 --dist loadgroup -q -m "not slow" tests
+
+lint: $(TVENV)/.installed
+	$(TVENV)/bin/ruff check mixlab tests plugins benchmarks examples
+	$(TVENV)/bin/mypy
 
 test-xla: $(XVENV)/.installed
 	PJRT_DEVICE=CPU $(XVENV)/bin/python -m pytest -q -m xla -p no:cacheprovider tests/backends/test_xla.py
