@@ -45,6 +45,7 @@ _LAZY: dict[str, str] = {
     "get_mixture": "mixlab.samplers",
     "list_mixtures": "mixlab.samplers",
     "mixture_plugin": "mixlab.samplers",
+    "resolve_mixture": "mixlab.samplers",
     "strategies": "mixlab.samplers",
     # the stream
     "MixtureStream": "mixlab.stream",

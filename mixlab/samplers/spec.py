@@ -179,7 +179,9 @@ class MixtureSpec(Spec):
               cap: float | None = None) -> Mixture:
         """The mixture, tasks looked up in ``registry`` (default: installed plugins); the same as
         :func:`~mixlab.samplers.resolve_mixture` ``(self, registry=registry, R=R, cap=cap)``."""
-        from mixlab.samplers.resolve import resolve_mixture  # resolve imports this module
+        # The package's public resolver (as a user would call it): the package is loaded before any of its
+        # modules, and the resolver module imports this one, so this module names no resolver module itself.
+        from mixlab.samplers import resolve_mixture
 
         return resolve_mixture(self, registry=registry, R=R, cap=cap)
 

@@ -10,13 +10,14 @@ from mixlab import CallableSource, Task
 from mixlab.stream import MixtureStream
 
 
-def make_task(name: str, n: int, family: str = "fam", *, self_supervised: bool = False, version: str = "1.0.0") -> Task:
+def make_task(name: str, n: int, family: str = "fam", *, self_supervised: bool = False, version: str = "1.0.0",
+              collection: str = "test") -> Task:
     """A task with ``n`` rows ``{"x": "<name>:<i>"}`` held in memory."""
     def rows(split: str) -> list[dict[str, str]]:  # built on load only: property tests use huge sizes
         return [{"x": f"{name}:{i}", "text": f"text {name}:{i}"} for i in range(n)]
 
     return Task(
-        name=name, family=family, collection="test", num_examples={"train": n}, version=version,
+        name=name, family=family, collection=collection, num_examples={"train": n}, version=version,
         source=CallableSource(fn=rows),
         formatter=None if self_supervised else (lambda row: {"inputs": row["x"], "targets": row["x"].upper()}),
         self_supervised=self_supervised,
@@ -41,3 +42,13 @@ def assert_resumes_at_every_position(make_stream: Callable[[], MixtureStream], n
         resumed.load_state_dict(state)
         tail = take(iter(resumed), None if finite else len(full) - k)
         assert tail == full[k:], f"resume after {k} examples diverged"
+
+
+def plugin_returning(spec: object) -> Callable[[], object]:
+    """A mixture plugin function (API 1) returning ``spec``."""
+    from mixlab.samplers import mixture_plugin
+
+    @mixture_plugin(api=1)
+    def provide() -> object:
+        return spec
+    return provide

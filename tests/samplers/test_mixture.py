@@ -59,7 +59,8 @@ def test_rmix_errors(kwargs, match):
 
 def test_zero_weight_and_empty_tasks_are_dropped_with_warning():
     empty = make_task("t/empty", 0)
-    with pytest.warns(UserWarning, match=r"dropping components with weight 0 or no train examples: \['t/b', 't/empty'\]"):
+    with pytest.warns(UserWarning,
+                      match=r"dropping components with weight 0 or no train examples: \['t/b', 't/empty'\]"):
         mix = Mixture.of([(A, 1.0), (B, 0.0), (empty, 3.0)], name="m")
     assert mix.rates == {"t/a": 1.0}
     with pytest.warns(UserWarning, match=r"dropping tasks with 0 train examples: \['t/empty'\]"):

@@ -8,10 +8,8 @@ import pytest
 
 import mixlab
 from mixlab import MixtureSpec, MixtureSpecError, PluginError, Registry, TaskNotFoundError, get_mixture
-from mixlab.registry import plugins
-from mixlab.registry.plugins import MIXTURES_GROUP, PluginInfo
 from mixlab.samplers import list_mixtures, mixture_plugin
-from tests.samplers.helpers import make_task
+from tests.samplers.helpers import make_task, plugin_returning
 
 TASKS = [make_task("ex/glue_mnli", 400, "NLI"), make_task("ex/anli", 100, "NLI"),
          make_task("ex/xsum", 500, "SUM"), make_task("c4/span_corruption", 10_000, "C4", self_supervised=True)]
@@ -22,45 +20,6 @@ for t in TASKS[:3]:
 @pytest.fixture
 def registry():
     return Registry.from_tasks(TASKS, distribution="mixlab-test-tasks")
-
-
-class FakeEntryPoint:
-    def __init__(self, name, target, *, loaded):
-        self.name, self.value, self._target, self._loaded = name, f"fake_mod:{name}", target, loaded
-
-    def load(self):
-        self._loaded.append(self.name)
-        if isinstance(self._target, Exception):
-            raise self._target
-        return self._target
-
-
-@pytest.fixture
-def named(monkeypatch):
-    """Install fake mixture entry points: returns (register(name, target), loaded names)."""
-    eps: list = []
-    loaded: list[str] = []
-    real = plugins.discover
-
-    def discover(group):
-        if group != MIXTURES_GROUP:
-            return real(group)
-        return sorted(((PluginInfo(name=ep.name, value=ep.value, group=group, distribution="mixlab-fake",
-                                   version="9.1"), ep) for ep in eps), key=lambda pair: pair[0].name)
-
-    monkeypatch.setattr(plugins, "discover", discover)
-
-    def register(name, target):
-        eps.append(FakeEntryPoint(name, target, loaded=loaded))
-
-    return register, loaded
-
-
-def plugin_returning(spec):
-    @mixture_plugin(api=1)
-    def provide():
-        return spec
-    return provide
 
 
 def test_selector_strategy_spec(registry):
@@ -105,7 +64,8 @@ def test_spec_files(tmp_path, registry):
     (tmp_path / "b.toml").write_text(TOML)
     (tmp_path / "c.json").write_text(json.dumps({"components": [{"task": "ex/anli", "weight": 1}]}))
     assert get_mixture(tmp_path / "a.yaml", registry).rates["c4/span_corruption"] == 0.5
-    assert get_mixture(str(tmp_path / "b.toml"), registry).rates == pytest.approx({"ex/anli": 1 / 3, "ex/glue_mnli": 2 / 3})
+    assert get_mixture(str(tmp_path / "b.toml"), registry).rates == pytest.approx(
+        {"ex/anli": 1 / 3, "ex/glue_mnli": 2 / 3})
     mix = get_mixture(tmp_path / "c.json", registry)
     assert mix.name == "c" and mix.rates == {"ex/anli": 1.0}
     (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
@@ -160,7 +120,8 @@ def test_named_mixture_through_entry_points(named, registry):
     manifest = mix.manifest()
     assert manifest["plugin"] == {"distribution": "mixlab-fake", "version": "9.1", "entry_point": "ext5",
                                   "value": "fake_mod:ext5"}
-    with pytest.raises(PluginError, match=r"mixture plugin 'broken' \(mixlab-fake 9.1, fake_mod:broken\): import failed"):
+    with pytest.raises(PluginError,
+                       match=r"mixture plugin 'broken' \(mixlab-fake 9.1, fake_mod:broken\): import failed"):
         get_mixture("broken", registry)
     with pytest.raises(TaskNotFoundError, match=r"no mixture named 'ex-prp'; did you mean 'ex-prop'"):
         get_mixture("ex-prp", registry)
@@ -177,7 +138,8 @@ def test_named_mixture_errors(named, registry):
     register("future", mixture_plugin(api=7)(lambda: {}))
     with pytest.raises(MixtureSpecError, match=r"mixture reference cycle: a -> b -> a"):
         get_mixture("a", registry)
-    with pytest.raises(PluginError, match=r"declares no plugin API version; decorate it with @mixlab.mixture_plugin\(api=1\)"):
+    with pytest.raises(PluginError,
+                       match=r"declares no plugin API version; decorate it with @mixlab.mixture_plugin\(api=1\)"):
         get_mixture("undecorated", registry)
     with pytest.raises(PluginError, match=r"returns a spec named 'other'"):
         get_mixture("renamed", registry)
@@ -197,7 +159,8 @@ def test_nested_spec_paths_are_relative_to_the_file_naming_them(tmp_path, monkey
     register("nli", plugin_returning({"tasks": {"family": "NLI"}, "strategy": {"kind": "uniform"}}))
     (tmp_path / "dir" / "sub").mkdir(parents=True)
     (tmp_path / "dir" / "b.yaml").write_text("components: [{task: ex/xsum}]\n")
-    (tmp_path / "dir" / "sub" / "c.yaml").write_text("rmix: {self_supervised: c4/span_corruption, supervised: ../b.yaml, R: 1}\n")
+    (tmp_path / "dir" / "sub" / "c.yaml").write_text(
+        "rmix: {self_supervised: c4/span_corruption, supervised: ../b.yaml, R: 1}\n")
     absolute = tmp_path / "abs.json"
     absolute.write_text(json.dumps({"components": [{"task": "ex/anli"}]}))
     (tmp_path / "dir" / "a.yaml").write_text(

@@ -43,6 +43,48 @@ def test_uniform_temperature_explicit_golden():
     assert S.Explicit(weights={"t/a": 1, "t/b": 0, "t/c": 3}).rates(TASKS) == {"t/a": 1.0, "t/b": 0.0, "t/c": 3.0}
 
 
+def test_temperature_is_proportional_with_scale_1():
+    for temperature, cap in ((2.0, None), (3.33, 400), (0.5, 150)):
+        spec = {"kind": "temperature", "temperature": temperature} | ({} if cap is None else {"cap": cap})
+        strategy = S.make_strategy(spec)
+        assert isinstance(strategy, S.Proportional) and strategy.kind == "temperature"
+        assert strategy.rates(TASKS) == S.Proportional(cap=cap, temperature=temperature).rates(TASKS)
+        assert strategy.to_dict() == {"kind": "temperature", "cap": cap, "temperature": temperature}
+        assert S.make_strategy(strategy.to_dict()) == strategy
+    assert S.Temperature(temperature=2.0) != S.Proportional(temperature=2.0)  # their spec kinds differ
+    with pytest.raises(MixtureSpecError, match=r"temperature strategy: unknown parameter\(s\) \['scale'\]; "
+                                               r"allowed: \['cap', 'temperature'\]"):
+        S.make_strategy({"kind": "temperature", "temperature": 2.0, "scale": 2.0})
+    with pytest.raises(MixtureSpecError, match=r"temperature strategy: .*missing 1 required keyword-only argument: "
+                                               r"'temperature'"):
+        S.make_strategy({"kind": "temperature"})
+    with pytest.raises(MixtureSpecError, match=r"temperature strategy: temperature must be finite and > 0, got 0; "
+                                               r"use e.g. temperature: 3.33"):
+        S.Temperature(temperature=0)
+    assert S.parameters(S.Temperature) == ["cap", "temperature"]
+    assert S.parameters(S.Proportional) == ["cap", "scale", "temperature"]
+
+
+def test_one_finite_number_check():
+    import numpy as np
+
+    from mixlab._checks import is_finite_number
+
+    assert [is_finite_number(v) for v in (0, 2.5, np.float32(1), np.int64(3), 10**30)] == [True] * 5
+    assert [is_finite_number(v) for v in (-1, float("nan"), float("inf"), True, "1", None)] == [False] * 6
+    assert not is_finite_number(0.0, positive=True) and is_finite_number(1e-300, positive=True)
+    # every caller keeps its own message
+    with pytest.raises(MixtureSpecError, match=r"weight of 't/a' is True; weights must be finite numbers >= 0"):
+        Mixture.of([(A, True)], name="m")
+    with pytest.raises(MixtureSpecError, match=r"rmix R must be a finite number >= 0 \(ExT5 used 2\), got nan"):
+        Mixture.rmix(A, B, float("nan"), name="m")
+    with pytest.raises(MixtureSpecError, match=r"rate of 't/a' is -1; rates must be finite and >= 0"):
+        S.check_rates({"t/a": -1}, "m")
+    with pytest.raises(MixtureSpecError, match=r"unimax strategy: budget must be a number, got '5'"):
+        S.UniMax(budget="5")
+    assert Mixture.of([(A, np.float64(1.0)), (B, np.int64(3))], name="m").rates == {"t/a": 0.25, "t/b": 0.75}
+
+
 def test_unimax_golden():
     assert S.UniMax(budget=1500).rates(TASKS) == {"t/a": 100.0, "t/b": 400.0, "t/c": 1000.0}
     # a: min(900/3, 2*100)=200; b: min(700/2, 800)=350; c: min(350/1, 2000)=350
