@@ -40,8 +40,8 @@ def setup(seed: int):
         import mixlab
 
         mixture = mixlab.get_mixture("wordnet-ext5")
-        return (f"mixture {mixture.name!r} ({len(mixture.rates)} tasks)", lambda: mixture.stream(seed),
-                load_tokenizer(mixlab_wordnet.tokenizer_path()), sorted(mixture.rates))
+        return (f"mixture {mixture.name!r} ({len(mixture.probabilities)} tasks)", lambda: mixture.stream(seed),
+                load_tokenizer(mixlab_wordnet.tokenizer_path()), sorted(mixture.probabilities))
     except ImportError:
         model = train_sentencepiece([" ".join(WORDS)] * 50, Path(tempfile.mkdtemp()) / "sp", vocab_size=60)
         return ("synthetic stream", lambda: synthetic(seed), load_tokenizer(model),

@@ -53,7 +53,8 @@ def hf_sources(mix: Mixture, data: dict) -> dict:
 
     datasets.disable_progress_bars()
     return {name: datasets.Dataset.from_dict({"inputs": [r["inputs"] for r in data[name]],
-                                              "targets": [r["targets"] for r in data[name]]}) for name in mix.rates}
+                                              "targets": [r["targets"] for r in data[name]]})
+            for name in mix.probabilities}
 
 
 def bench_mixlab_on_hf(mix: Mixture, sources: dict, num_examples: int = 30_000) -> float:
@@ -76,8 +77,8 @@ def bench_hf(mix: Mixture, sources: dict, *, iterable: bool = False, num_example
     import datasets
 
     start = time.process_time()
-    sources = [sources[name].to_iterable_dataset() if iterable else sources[name] for name in mix.rates]
-    mixed = datasets.interleave_datasets(sources, probabilities=list(mix.rates.values()), seed=0,
+    sources = [sources[name].to_iterable_dataset() if iterable else sources[name] for name in mix.probabilities]
+    mixed = datasets.interleave_datasets(sources, probabilities=list(mix.probabilities.values()), seed=0,
                                          stopping_strategy="all_exhausted")
     count = sum(1 for _ in itertools.islice(iter(mixed), num_examples))
     return count / (time.process_time() - start), count
@@ -100,7 +101,7 @@ def bench_planning(num_tasks: int = 10_000) -> tuple[float, float]:
     seconds = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    assert len(first) == 1000 and len(mix.rates) == num_tasks
+    assert len(first) == 1000 and len(mix.probabilities) == num_tasks
     return seconds, peak
 
 

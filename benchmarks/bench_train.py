@@ -79,7 +79,7 @@ def padded_batches(config: mixlab.PretrainConfig, num_batches: int) -> list[dict
                                    target_length=config.target_length, pack=False)
         stream = mixture.stream(config.seed, shard=(0, 1))
         iterator = batches(stream, load_tokenizer(config.tokenizer), batch_config, seed=config.seed,
-                           task_names=list(mixture.rates))
+                           task_names=list(mixture.probabilities))
         raw = list(itertools.islice(iterator, num_batches))
     keys = ("input_ids", "attention_mask", "labels")
     return [{k: torch.from_numpy(b[k].astype(np.int64)) for k in keys} for b in raw]

@@ -38,7 +38,8 @@ def show_catalog(registry: mixlab.Registry) -> None:
 def show_mixture(registry: mixlab.Registry, out: Path) -> None:
     ext5 = mixlab.get_mixture("ext5", registry=registry)
     rows = sorted(ext5.table(total_examples=2048 * 1_000_000), key=lambda row: -row["rate"])
-    print(f"\nMixture {ext5.name!r}: {len(ext5)} tasks; C4 share {ext5.rates['c4/span_corruption']:.4f} (R = 2)")
+    c4_share = ext5.probabilities["c4/span_corruption"]
+    print(f"\nMixture {ext5.name!r}: {len(ext5)} tasks; C4 share {c4_share:.4f} (R = 2)")
     print(f"  {'task':<32} {'family':<22} {'size':>11} {'rate':>8} {'epochs @ 2B ex.':>16}")
     for row in rows[:12]:
         print(f"  {row['task']:<32} {row['family']:<22} {row['num_examples']:>11,} {row['rate']:>8.4f} "

@@ -9,10 +9,10 @@ another mixlab version is refused the same way everywhere, with a message that n
 >>> state = {**header("demo", 1), "position": 3}
 >>> check_state(state, "demo", 1)["position"]
 3
->>> check_state({**header("demo", 0)}, "demo", 1)
+>>> check_state({**header("demo", 0)}, "demo", 1)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-mixlab.errors.ResumeError: demo state has version 0, this mixlab reads version 1: it was saved by another mixlab version; fix: resume with the mixlab version that saved it, or start a new run
+mixlab.errors.ResumeError: demo state has version 0, this mixlab reads version 1: ...; fix: ...
 """
 
 from __future__ import annotations

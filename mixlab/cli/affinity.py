@@ -7,7 +7,8 @@ import json
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("results", metavar="RESULTS.csv", help="long-form table with columns source,target,score,budget")
+    parser.add_argument("results", metavar="RESULTS.csv",
+                        help="long-form table with columns source,target,score,budget")
     parser.add_argument("--baseline", metavar="BUDGET",
                         help="baseline budget gains are measured against (default: the first in the table)")
     parser.add_argument("--groups", metavar="K", type=int, default=2,

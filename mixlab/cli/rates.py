@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     warn_load_errors(registry)
     mix = resolve_mixture(args.spec, registry=registry, R=args.R, cap=args.cap)
     if args.json:
-        print(json.dumps({"mixture": mix.name, "rates": mix.rates, "families": mix.families}, indent=1))
+        print(json.dumps({"mixture": mix.name, "rates": mix.probabilities, "families": mix.families}, indent=1))
     else:
         print(format_table(mix, args.total))
     if args.plot:

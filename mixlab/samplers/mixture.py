@@ -10,7 +10,7 @@ adds up. The leaf rates are then divided by their sum.
 ...                 source=CallableSource(fn=lambda split: []), formatter=lambda row: row)
 >>> a, b, c = make("demo/a", 10), make("demo/b", 30), make("demo/c", 5)
 >>> inner = Mixture.from_strategy([a, b], strategies.Proportional(), name="inner")
->>> Mixture.of([(inner, 1.0), (c, 1.0)], name="outer").rates
+>>> Mixture.of([(inner, 1.0), (c, 1.0)], name="outer").probabilities
 {'demo/a': 0.125, 'demo/b': 0.375, 'demo/c': 0.5}
 """
 
@@ -130,7 +130,7 @@ class Mixture:
                 caps.setdefault(component.name, None)
                 parts.append({"task": component.name, "weight": weight})
             else:
-                leaves = component.rates
+                leaves = component.probabilities
                 for leaf in leaves:
                     _merge_task(tasks, component.tasks[leaf], where)
                     capped.setdefault(leaf, component._capped[leaf])
@@ -213,9 +213,16 @@ class Mixture:
 
     # ----------------------------------------------------------------- views
     @property
-    def rates(self) -> dict[str, float]:
+    def probabilities(self) -> dict[str, float]:
         """Leaf task name -> probability (sums to 1), sorted by name."""
         return dict(self._rates)
+
+    @property
+    def rates(self) -> dict[str, float]:
+        """Deprecated name of :attr:`probabilities` (the values sum to 1; "rate" means unnormalised)."""
+        warnings.warn("Mixture.rates is renamed Mixture.probabilities (the values sum to 1); "
+                      "the old name will be removed", DeprecationWarning, stacklevel=2)
+        return self.probabilities
 
     @property
     def tasks(self) -> dict[str, Task]:

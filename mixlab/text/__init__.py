@@ -20,11 +20,12 @@ from mixlab.text import span_corruption
 from mixlab.text.batching import BatchConfig
 from mixlab.text.pipeline import BatchIterator, batches
 from mixlab.text.ragged import Ragged
-from mixlab.text.span_corruption import corruption_lengths, reconstruct, span_corrupt
+from mixlab.text.span_corruption import corruption_lengths, lengths_after_corruption, reconstruct, span_corrupt
 from mixlab.text.tokenizer import Tokenizer, load_tokenizer, train_sentencepiece
 
 __all__ = [
-    "BatchConfig", "BatchIterator", "Ragged", "Tokenizer", "batches", "corruption_lengths", "load_tokenizer",
+    "BatchConfig", "BatchIterator", "Ragged", "Tokenizer", "batches", "corruption_lengths", "lengths_after_corruption",
+    "load_tokenizer",
     "reconstruct", "span_corrupt", "span_corruption", "train_sentencepiece",
 ]
 

@@ -282,10 +282,10 @@ def _resolve_task_names(stream: Any, task_names: Sequence[str] | None) -> list[s
         return sorted(task_names)
     names = getattr(stream, "task_names", None)
     if names is None and getattr(stream, "mixture", None) is not None:
-        names = list(stream.mixture.rates)
+        names = list(stream.mixture.probabilities)
     if names is None:
         raise DataError(f"cannot tell the task names of {type(stream).__name__}; fix: pass "
-                        "task_names=sorted(mixture.rates) to batches()")
+                        "task_names=sorted(mixture.probabilities) to batches()")
     return sorted(names)
 
 

@@ -25,6 +25,7 @@ half the sequences end in noise and the per-position noise rate is symmetric.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -48,16 +49,29 @@ def noise_counts(lengths: np.ndarray, noise_density: float = NOISE_DENSITY,
     return num_noise, np.clip(num_spans, 1, limit)
 
 
+def lengths_after_corruption(raw_length: int, noise_density: float = NOISE_DENSITY,
+                             mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH) -> tuple[int, int]:
+    """``(inputs, targets)`` lengths, EOS included, after corrupting ``raw_length`` raw tokens.
+
+    The inverse direction of :func:`corruption_lengths` (which goes from an input length to a raw one).
+
+    >>> lengths_after_corruption(568)
+    (512, 114)
+    """
+    inputs, targets = _corrupted_lengths(np.array([raw_length]), noise_density, mean_noise_span_length)
+    return int(inputs[0]), int(targets[0])
+
+
 def corrupted_lengths(length: int, noise_density: float = NOISE_DENSITY,
                       mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH) -> tuple[int, int]:
-    """``(inputs, targets)`` lengths, EOS included, after corrupting ``length`` raw tokens."""
-    inputs, targets = _corrupted_lengths(np.array([length]), noise_density, mean_noise_span_length)
-    return int(inputs[0]), int(targets[0])
+    """Deprecated name of :func:`lengths_after_corruption` (too close to :func:`corruption_lengths`)."""
+    warnings.warn("corrupted_lengths is renamed lengths_after_corruption", DeprecationWarning, stacklevel=2)
+    return lengths_after_corruption(length, noise_density, mean_noise_span_length)
 
 
 def _corrupted_lengths(raw: np.ndarray, noise_density: float,
                        mean_noise_span_length: float) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`corrupted_lengths` for every raw length in ``raw``."""
+    """:func:`lengths_after_corruption` for every raw length in ``raw``."""
     num_noise, num_spans = noise_counts(raw, noise_density, mean_noise_span_length)
     return raw - num_noise + num_spans + 1, num_noise + num_spans + 1
 
@@ -72,7 +86,7 @@ def corruption_lengths(input_length: int, noise_density: float = NOISE_DENSITY,
     if input_length < 2:
         raise ValueError(f"input_length={input_length} leaves no room for a sentinel and EOS; fix: use >= 2")
     raw = max(1, longest_fitting_raw(input_length, None, noise_density, mean_noise_span_length))
-    return raw, corrupted_lengths(raw, noise_density, mean_noise_span_length)[1]
+    return raw, lengths_after_corruption(raw, noise_density, mean_noise_span_length)[1]
 
 
 def longest_fitting_raw(input_length: int, target_length: int | None, noise_density: float = NOISE_DENSITY,

@@ -18,12 +18,12 @@ from mixlab.train.adafactor import Adafactor
 from mixlab.train.checkpoint import CheckpointManager, resolve_checkpoint
 from mixlab.train.config import BackendSpec, ModelSpec, PretrainConfig
 from mixlab.train.data import BatchSource, MixtureBatches, Prefetcher, SyntheticBatches
+from mixlab.train.data_factory import build_data, resolve_mixture
 from mixlab.train.loop import Trainer, TrainResult, train
 from mixlab.train.loss import compute_loss, muppet_weights
 from mixlab.train.metrics import read_metrics
 from mixlab.train.model import PRESETS, PackedT5, build_model, segment_masks
 from mixlab.train.schedule import RsqrtSchedule
-from mixlab.train.sources import build_data, resolve_mixture
 
 __all__ = [
     "PRESETS", "Adafactor", "BackendSpec", "BatchSource", "CheckpointManager", "MixtureBatches", "ModelSpec",

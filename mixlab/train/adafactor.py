@@ -90,7 +90,7 @@ class Adafactor(torch.optim.Optimizer):
         ``step`` on the CPU."""
         lrs = [group["lr"] for group in self.param_groups]
         super().load_state_dict(state_dict)
-        for group, lr in zip(self.param_groups, lrs):
+        for group, lr in zip(self.param_groups, lrs, strict=True):
             if isinstance(lr, torch.Tensor):
                 group["lr"] = lr
         for param, state in self.state.items():

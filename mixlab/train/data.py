@@ -170,7 +170,7 @@ class MixtureBatches:
         self.mixture, self.tokenizer, self.batch_config = mixture, tokenizer, batch_config
         self.seed, self.shard, self.split, self.exhaustion = seed, shard, split, exhaustion
         self.data, self.on_bad_row = data, on_bad_row
-        self.task_names = list(mixture.rates)
+        self.task_names = list(mixture.probabilities)
         self._live: tuple[Any, Any] | None = None  # (stream, batch iterator), made on first use
 
     @property

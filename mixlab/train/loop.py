@@ -31,11 +31,11 @@ from mixlab.train.adafactor import Adafactor
 from mixlab.train.checkpoint import CheckpointManager, resolve_checkpoint
 from mixlab.train.config import PretrainConfig
 from mixlab.train.data import BatchSource, Prefetcher, as_source, with_states
+from mixlab.train.data_factory import DataFactory, build_data
 from mixlab.train.loss import compute_loss, muppet_weights
 from mixlab.train.metrics import MetricsLog
 from mixlab.train.model import T5_VOCAB_SIZE, PackedT5, build_model
 from mixlab.train.schedule import RsqrtSchedule
-from mixlab.train.sources import DataFactory, build_data
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def train(config: PretrainConfig, *, out_dir: str | Path | None = None, steps: i
     """Run (or resume) training as ``config`` says; ``out_dir``/``steps`` override the config's.
 
     ``data(config, backend, vocab_size, split)`` may replace the default data sources (the mixture's
-    stream through ``mixlab.text.batches``); see :mod:`mixlab.train.sources`.
+    stream through ``mixlab.text.batches``); see :mod:`mixlab.train.data_factory`.
     """
     updates = {k: v for k, v in (("out_dir", str(out_dir) if out_dir else None), ("steps", steps)) if v is not None}
     config = PretrainConfig(**{**config.to_dict(), **updates}) if updates else config

@@ -203,9 +203,9 @@ def test_named_mixtures_build_from_the_catalog(registry, tasks):
     mix = mixlab.get_mixture("exmix", registry=registry)
     capped = {name: min(t.num_train, 300_000) for name, t in tasks.items()}
     total = sum(capped.values())
-    assert len(mix.rates) == 107
+    assert len(mix.probabilities) == 107
     for name in ("exmix/glue_mnli", "exmix/gigaword", "exmix/superglue_cb"):
-        assert mix.rates[name] == pytest.approx(capped[name] / total, rel=1e-12)
+        assert mix.probabilities[name] == pytest.approx(capped[name] / total, rel=1e-12)
     uniform = mixlab.get_mixture("exmix-family-uniform", registry=registry)
     assert len(uniform.families) == 15
     assert all(p == pytest.approx(1 / 15) for p in uniform.families.values())
@@ -217,5 +217,5 @@ def test_ext5_mixes_c4_with_r_equal_2():
     except mixlab.PluginError:
         pytest.skip("mixlab-c4 is not installed")
     mix = mixlab.get_mixture("ext5", registry=registry)
-    assert mix.rates["c4/span_corruption"] == pytest.approx(2 / 3)
-    assert len(mix.rates) == 108
+    assert mix.probabilities["c4/span_corruption"] == pytest.approx(2 / 3)
+    assert len(mix.probabilities) == 108

@@ -117,11 +117,11 @@ def test_named_mixtures(registry):
     mix = mixlab.get_mixture("wordnet", registry=registry)
     total = sum(registry.get(n).num_train for n in SUPERVISED)
     assert total == 33_500
-    assert list(mix.rates) == SUPERVISED
-    assert mix.rates["wordnet/hypernym"] == pytest.approx(16_000 / total)
+    assert list(mix.probabilities) == SUPERVISED
+    assert mix.probabilities["wordnet/hypernym"] == pytest.approx(16_000 / total)
     ext5 = mixlab.get_mixture("wordnet-ext5", registry=registry)
-    assert ext5.rates["wordnet/text"] == pytest.approx(2 / 3)
-    assert ext5.rates["wordnet/antonym"] == pytest.approx(1_000 / total / 3)
+    assert ext5.probabilities["wordnet/text"] == pytest.approx(2 / 3)
+    assert ext5.probabilities["wordnet/antonym"] == pytest.approx(1_000 / total / 3)
 
 
 def test_tokenizer_loads_and_round_trips():

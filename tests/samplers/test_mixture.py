@@ -16,11 +16,11 @@ SS = make_task("c4/text", 5000, "self-supervised", self_supervised=True)
 
 def test_nested_rates_worked_by_hand():
     inner = Mixture.from_strategy([A, B], S.Proportional(), name="inner")  # a .2, b .8
-    assert inner.rates == {"t/a": 0.2, "t/b": 0.8}
+    assert inner.probabilities == {"t/a": 0.2, "t/b": 0.8}
     outer = Mixture.of([(inner, 2.0), (A, 1.0), (C, 1.0)], name="outer")
     # a: 2*.2 + 1 = 1.4, b: 2*.8 = 1.6, c: 1; total 4
-    assert outer.rates == pytest.approx({"t/a": 0.35, "t/b": 0.4, "t/c": 0.25}, abs=1e-15)
-    assert list(outer.rates) == ["t/a", "t/b", "t/c"]
+    assert outer.probabilities == pytest.approx({"t/a": 0.35, "t/b": 0.4, "t/c": 0.25}, abs=1e-15)
+    assert list(outer.probabilities) == ["t/a", "t/b", "t/c"]
     assert outer.families == pytest.approx({"X": 0.75, "Y": 0.25})
 
 
@@ -29,20 +29,20 @@ def test_mixture_of_mixtures_with_duplicates_adds_up():
     m2 = Mixture.of([(B, 1.0), (C, 1.0)], name="m2")  # .5 .5
     top = Mixture.of([(m1, 1.0), (m2, 1.0), (A, 1.0), (A, 1.0)], name="top")
     # a: .25 + 2 = 2.25, b: .75 + .5 = 1.25, c: .5; total 4
-    assert top.rates == pytest.approx({"t/a": 0.5625, "t/b": 0.3125, "t/c": 0.125}, abs=1e-15)
+    assert top.probabilities == pytest.approx({"t/a": 0.5625, "t/b": 0.3125, "t/c": 0.125}, abs=1e-15)
 
 
 def test_rmix_examples_and_tokens():
     sup = Mixture.from_strategy([A, B], S.Proportional(), name="sup")
     mix = Mixture.rmix(SS, sup, 2, name="ext5")
-    assert mix.rates == pytest.approx({"c4/text": 2 / 3, "t/a": 0.2 / 3, "t/b": 0.8 / 3}, abs=1e-15)
+    assert mix.probabilities == pytest.approx({"c4/text": 2 / 3, "t/a": 0.2 / 3, "t/b": 0.8 / 3}, abs=1e-15)
     assert mix.description["rmix"]["R"] == 2
     # R = 2 in tokens; 400 tokens per self-supervised example, 100 per supervised: 0.5 examples per example
     tok = Mixture.rmix(SS, sup, 2, unit="tokens", tokens_per_example=(400, 100), name="ext5-tokens")
-    assert tok.rates["c4/text"] == pytest.approx(1 / 3, abs=1e-15)
+    assert tok.probabilities["c4/text"] == pytest.approx(1 / 3, abs=1e-15)
     with pytest.warns(UserWarning, match=r"dropping components with weight 0 .*c4/text"):
         only_sup = Mixture.rmix(SS, sup, 0, name="r0")
-    assert only_sup.rates == sup.rates
+    assert only_sup.probabilities == sup.probabilities
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
@@ -62,13 +62,13 @@ def test_zero_weight_and_empty_tasks_are_dropped_with_warning():
     with pytest.warns(UserWarning,
                       match=r"dropping components with weight 0 or no train examples: \['t/b', 't/empty'\]"):
         mix = Mixture.of([(A, 1.0), (B, 0.0), (empty, 3.0)], name="m")
-    assert mix.rates == {"t/a": 1.0}
+    assert mix.probabilities == {"t/a": 1.0}
     with pytest.warns(UserWarning, match=r"dropping tasks with 0 train examples: \['t/empty'\]"):
         mix = Mixture.from_strategy([A, empty], S.Uniform(), name="m")
-    assert mix.rates == {"t/a": 1.0}
+    assert mix.probabilities == {"t/a": 1.0}
     with pytest.warns(UserWarning, match=r"rate 0 under the explicit strategy: \['t/b'\]"):
         mix = Mixture.from_strategy([A, B], S.Explicit(weights={"t/a": 1, "t/b": 0}), name="m")
-    assert list(mix.rates) == ["t/a"] and list(mix.tasks) == ["t/a"]
+    assert list(mix.probabilities) == ["t/a"] and list(mix.tasks) == ["t/a"]
 
 
 @pytest.mark.parametrize(("build", "match"), [
@@ -144,3 +144,10 @@ def test_sub_mixtures_with_one_name_and_two_strategies_are_refused():
         Mixture.of([(capped, 1.0), (uniform, 1.0)], name="m")
     twice = Mixture.of([(capped, 1.0), (capped, 2.0)], name="m")  # the same sub-mixture twice is fine
     assert twice.manifest()["strategies"]["x"]["kind"] == "proportional"
+
+
+def test_rates_is_a_deprecated_name_of_probabilities():
+    mix = Mixture.of([(make_task("t/a", 10), 1.0), (make_task("t/b", 30), 3.0)], name="m")
+    with pytest.warns(DeprecationWarning, match="renamed Mixture.probabilities"):
+        old = mix.rates
+    assert old == mix.probabilities == {"t/a": 0.25, "t/b": 0.75}

@@ -50,11 +50,11 @@ def outer(tmp_path, monkeypatch):
 
 
 def test_relative_reference_through_get_mixture_and_spec_build(outer, registry):
-    assert get_mixture(outer, registry).rates == pytest.approx(rmix_rates(1))
+    assert get_mixture(outer, registry).probabilities == pytest.approx(rmix_rates(1))
     built = MixtureSpec.from_file(outer).build(registry)  # failed: "inner.yaml does not exist (relative to cwd)"
-    assert built.rates == pytest.approx(rmix_rates(1))
+    assert built.probabilities == pytest.approx(rmix_rates(1))
     assert MixtureSpec.from_file(outer).path == outer
-    assert MixtureSpec.from_file(outer).build(registry, R=3).rates == pytest.approx(rmix_rates(3))
+    assert MixtureSpec.from_file(outer).build(registry, R=3).probabilities == pytest.approx(rmix_rates(3))
     manifest = resolve_mixture(outer, registry=registry, R=3).manifest()
     assert manifest["spec_file"] == str(outer.resolve()) and manifest["plugin"] is None
     assert manifest["spec"]["rmix"] == {"self_supervised": "c4/span_corruption", "supervised": "inner.yaml", "R": 3.0}
@@ -63,15 +63,15 @@ def test_relative_reference_through_get_mixture_and_spec_build(outer, registry):
 
 def test_relative_reference_through_the_trainer(outer, registry):
     from mixlab.train import PretrainConfig
-    from mixlab.train.sources import resolve_mixture as trainer_resolve
+    from mixlab.train.data_factory import resolve_mixture as trainer_resolve
 
-    assert trainer_resolve(str(outer), 3, registry).rates == pytest.approx(rmix_rates(3))  # failed like above
-    assert trainer_resolve(str(outer), None, registry).rates == pytest.approx(rmix_rates(1))
+    assert trainer_resolve(str(outer), 3, registry).probabilities == pytest.approx(rmix_rates(3))  # failed like above
+    assert trainer_resolve(str(outer), None, registry).probabilities == pytest.approx(rmix_rates(1))
     config_file = outer.parent / "run.yaml"
     config_file.write_text("mixture: outer.yaml\nR: 3\nsteps: 1\n")  # relative to the config's folder
     config = PretrainConfig.from_file(config_file)
     mix = trainer_resolve(config.mixture, config.R, registry)  # what build_data does
-    assert mix.rates == pytest.approx(rmix_rates(3)) and mix.spec_file == str(outer.resolve())
+    assert mix.probabilities == pytest.approx(rmix_rates(3)) and mix.spec_file == str(outer.resolve())
 
 
 def test_relative_reference_through_the_cli(outer, registry, monkeypatch, capsys):
@@ -88,7 +88,7 @@ def test_relative_reference_through_the_cli(outer, registry, monkeypatch, capsys
 
 
 def test_named_mixture_keeps_its_plugin_under_an_r_override(named, registry):
-    from mixlab.train.sources import resolve_mixture as trainer_resolve
+    from mixlab.train.data_factory import resolve_mixture as trainer_resolve
 
     register, _ = named
     register("sup", plugin_returning({"tasks": {"collection": "ex"}, "strategy": {"kind": "proportional",
@@ -98,8 +98,8 @@ def test_named_mixture_keeps_its_plugin_under_an_r_override(named, registry):
     info = {"distribution": "mixlab-fake", "version": "9.1", "entry_point": "ext5", "value": "fake_mod:ext5"}
     for mix in (resolve_mixture("ext5", registry=registry, R=3), trainer_resolve("ext5", 3, registry)):
         assert mix.manifest()["plugin"] == info  # was None with R
-        assert mix.rates == pytest.approx(rmix_rates(3)) and mix.spec_file is None
-    assert get_mixture("ext5", registry).rates == pytest.approx(rmix_rates(2))
+        assert mix.probabilities == pytest.approx(rmix_rates(3)) and mix.spec_file is None
+    assert get_mixture("ext5", registry).probabilities == pytest.approx(rmix_rates(2))
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mixlab_wordnet") is None, reason="mixlab-wordnet plugin not installed")
@@ -114,20 +114,20 @@ def test_wordnet_ext5_with_r_3_names_the_wordnet_plugin():
     assert mix.manifest()["plugin"] == {"distribution": info.distribution, "version": info.version,
                                         "entry_point": "wordnet-ext5", "value": info.value}
     assert info.distribution == "mixlab-wordnet"
-    assert mix.rates["wordnet/text"] == pytest.approx(0.75)
+    assert mix.probabilities["wordnet/text"] == pytest.approx(0.75)
 
 
 def test_cap_override(outer, registry):
     flat = {"name": "flat", "tasks": {"collection": "ex"}, "strategy": {"kind": "proportional", "cap": 400}}
     capped = resolve_mixture(flat, registry=registry, cap=200)  # 200 : 100 : 200
-    assert capped.rates == pytest.approx({"ex/anli": 0.2, "ex/glue_mnli": 0.4, "ex/xsum": 0.4})
+    assert capped.probabilities == pytest.approx({"ex/anli": 0.2, "ex/glue_mnli": 0.4, "ex/xsum": 0.4})
     assert capped.cap == 200 and capped.description["strategy"] == {"kind": "proportional", "cap": 200}
     nested = resolve_mixture(outer, registry=registry, cap=100, R=3)  # reaches inner.yaml's strategy
-    assert nested.rates == pytest.approx({"c4/span_corruption": 0.75, "ex/anli": 1 / 12, "ex/glue_mnli": 1 / 12,
+    assert nested.probabilities == pytest.approx({"c4/span_corruption": 0.75, "ex/anli": 1 / 12, "ex/glue_mnli": 1 / 12,
                                           "ex/xsum": 1 / 12})
     assert nested.strategies == {"inner": {"kind": "proportional", "cap": 100, "scale": 1.0, "temperature": 1.0}}
     family = {"name": "fam", "tasks": {"collection": "ex"}, "strategy": {"kind": "family_uniform"}}
-    assert resolve_mixture(family, registry=registry, cap=100).rates == pytest.approx(  # NLI 100:100, SUM
+    assert resolve_mixture(family, registry=registry, cap=100).probabilities == pytest.approx(  # NLI 100:100, SUM
         {"ex/anli": 0.25, "ex/glue_mnli": 0.25, "ex/xsum": 0.5})
     uniform = {"name": "u", "tasks": {"collection": "ex"}, "strategy": {"kind": "uniform"}}
     with pytest.raises(ConfigError, match=r"cap=100 is set but mixture 'u' has no strategy that takes a cap "
@@ -159,12 +159,13 @@ def test_inline_specs_read_relative_paths_from_the_cwd_or_base(outer, registry, 
                                                r"but dir/outer.yaml does not exist \(relative to the current "):
         resolve_mixture(inline, registry=registry)
     tmp = outer.parent.parent
-    assert resolve_mixture(inline, registry=registry, base=tmp).rates == pytest.approx(rmix_rates(1))
-    assert resolve_mixture(MixtureSpec(**inline), registry=registry, base=tmp).rates == pytest.approx(rmix_rates(1))
-    assert resolve_mixture("dir/outer.yaml", registry=registry, base=tmp).rates == pytest.approx(rmix_rates(1))
+    assert resolve_mixture(inline, registry=registry, base=tmp).probabilities == pytest.approx(rmix_rates(1))
+    from_spec = resolve_mixture(MixtureSpec(**inline), registry=registry, base=tmp)
+    assert from_spec.probabilities == pytest.approx(rmix_rates(1))
+    assert resolve_mixture("dir/outer.yaml", registry=registry, base=tmp).probabilities == pytest.approx(rmix_rates(1))
     monkeypatch.chdir(tmp)
-    assert resolve_mixture(inline, registry=registry).rates == pytest.approx(rmix_rates(1))
-    assert MixtureSpec(**inline).build(registry).rates == pytest.approx(rmix_rates(1))
+    assert resolve_mixture(inline, registry=registry).probabilities == pytest.approx(rmix_rates(1))
+    assert MixtureSpec(**inline).build(registry).probabilities == pytest.approx(rmix_rates(1))
 
 
 def test_spec_build_keeps_the_file_errors(outer, registry):

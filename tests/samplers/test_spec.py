@@ -25,22 +25,22 @@ def registry():
 def test_selector_strategy_spec(registry):
     spec = MixtureSpec(name="ex", tasks={"collection": "ex"}, strategy={"kind": "proportional", "cap": 400})
     mix = spec.build(registry)
-    assert mix.rates == pytest.approx({"ex/anli": 1 / 9, "ex/glue_mnli": 4 / 9, "ex/xsum": 4 / 9})
+    assert mix.probabilities == pytest.approx({"ex/anli": 1 / 9, "ex/glue_mnli": 4 / 9, "ex/xsum": 4 / 9})
     assert mix.manifest()["spec"] == {"name": "ex", "tasks": {"collection": "ex"},
                                       "strategy": {"kind": "proportional", "cap": 400}}
     assert mix.manifest()["tasks"][0]["plugin"]["distribution"] == "mixlab-test-tasks"
     family = MixtureSpec(name="fu", tasks={"collection": "ex"}, strategy={"kind": "family_uniform"}).build(registry)
     assert family.families == {"NLI": 0.5, "SUM": 0.5}
     listed = MixtureSpec(name="l", tasks=["ex/xsum", "ex/*nli"], strategy={"kind": "uniform"}).build(registry)
-    assert list(listed.rates) == ["ex/anli", "ex/glue_mnli", "ex/xsum"]
+    assert list(listed.probabilities) == ["ex/anli", "ex/glue_mnli", "ex/xsum"]
 
 
 def test_components_and_rmix_specs(registry):
     inner = {"name": "nli", "tasks": {"family": "nli"}, "strategy": {"kind": "proportional"}}
     spec = MixtureSpec(name="c", components=[{"task": "ex/xsum", "weight": 2.0}, {"mixture": inner, "weight": 2.0}])
-    assert spec.build(registry).rates == pytest.approx({"ex/anli": 0.1, "ex/glue_mnli": 0.4, "ex/xsum": 0.5})
+    assert spec.build(registry).probabilities == pytest.approx({"ex/anli": 0.1, "ex/glue_mnli": 0.4, "ex/xsum": 0.5})
     rmix = MixtureSpec(name="r", rmix={"self_supervised": "c4/span_corruption", "supervised": inner, "R": 2})
-    assert rmix.build(registry).rates == pytest.approx(
+    assert rmix.build(registry).probabilities == pytest.approx(
         {"c4/span_corruption": 2 / 3, "ex/anli": 0.2 / 3, "ex/glue_mnli": 0.8 / 3})
 
 
@@ -63,11 +63,11 @@ def test_spec_files(tmp_path, registry):
     (tmp_path / "a.yaml").write_text(YAML)
     (tmp_path / "b.toml").write_text(TOML)
     (tmp_path / "c.json").write_text(json.dumps({"components": [{"task": "ex/anli", "weight": 1}]}))
-    assert get_mixture(tmp_path / "a.yaml", registry).rates["c4/span_corruption"] == 0.5
-    assert get_mixture(str(tmp_path / "b.toml"), registry).rates == pytest.approx(
+    assert get_mixture(tmp_path / "a.yaml", registry).probabilities["c4/span_corruption"] == 0.5
+    assert get_mixture(str(tmp_path / "b.toml"), registry).probabilities == pytest.approx(
         {"ex/anli": 1 / 3, "ex/glue_mnli": 2 / 3})
     mix = get_mixture(tmp_path / "c.json", registry)
-    assert mix.name == "c" and mix.rates == {"ex/anli": 1.0}
+    assert mix.name == "c" and mix.probabilities == {"ex/anli": 1.0}
     (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
     with pytest.raises(MixtureSpecError, match=r"bad.yaml: not valid YAML"):
         get_mixture(tmp_path / "bad.yaml", registry)
@@ -115,8 +115,8 @@ def test_named_mixture_through_entry_points(named, registry):
     assert list_mixtures() == ["broken", "ex-prop", "ext5"] and loaded == []
     mix = get_mixture("ext5", registry)
     assert loaded == ["ext5", "ex-prop"]  # only what was asked for (and what it references)
-    assert mix.rates["c4/span_corruption"] == pytest.approx(2 / 3)
-    assert mix.rates["ex/xsum"] == pytest.approx(1 / 9)
+    assert mix.probabilities["c4/span_corruption"] == pytest.approx(2 / 3)
+    assert mix.probabilities["ex/xsum"] == pytest.approx(1 / 9)
     manifest = mix.manifest()
     assert manifest["plugin"] == {"distribution": "mixlab-fake", "version": "9.1", "entry_point": "ext5",
                                   "value": "fake_mod:ext5"}
@@ -170,10 +170,10 @@ def test_nested_spec_paths_are_relative_to_the_file_naming_them(tmp_path, monkey
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # the current directory has none of these files
     mix = get_mixture(tmp_path / "dir" / "a.yaml", registry)
-    assert mix.rates == pytest.approx({"c4/span_corruption": 0.1, "ex/anli": 0.3, "ex/glue_mnli": 0.1,
+    assert mix.probabilities == pytest.approx({"c4/span_corruption": 0.1, "ex/anli": 0.3, "ex/glue_mnli": 0.1,
                                        "ex/xsum": 0.5})
     monkeypatch.chdir(tmp_path)
-    assert get_mixture("dir/a.yaml", registry).rates == mix.rates
+    assert get_mixture("dir/a.yaml", registry).probabilities == mix.probabilities
     (tmp_path / "b.yaml").write_text("components: [{task: ex/xsum}]\n")  # in the cwd, not next to the referrer
     (tmp_path / "dir" / "b.yaml").unlink()
     with pytest.raises(MixtureSpecError, match=r"dir/a.yaml references mixture spec file 'b.yaml', but "

@@ -82,7 +82,7 @@ def test_one_finite_number_check():
         S.check_rates({"t/a": -1}, "m")
     with pytest.raises(MixtureSpecError, match=r"unimax strategy: budget must be a number, got '5'"):
         S.UniMax(budget="5")
-    assert Mixture.of([(A, np.float64(1.0)), (B, np.int64(3))], name="m").rates == {"t/a": 0.25, "t/b": 0.75}
+    assert Mixture.of([(A, np.float64(1.0)), (B, np.int64(3))], name="m").probabilities == {"t/a": 0.25, "t/b": 0.75}
 
 
 def test_unimax_golden():
@@ -137,7 +137,7 @@ def tasks_of(ns, fams=None):
 
 def check_probabilities(tasks, strategy):
     mix = Mixture.from_strategy(tasks, strategy, name="prop")
-    probs = mix.rates
+    probs = mix.probabilities
     assert all(p >= 0 for p in probs.values())
     assert math.fsum(probs.values()) == pytest.approx(1.0, abs=1e-12)
     assert list(probs) == sorted(probs)
@@ -169,7 +169,7 @@ def test_temperature_and_uniform_properties(ns, temperature):
     tasks = tasks_of(ns)
     check_probabilities(tasks, S.Temperature(temperature=temperature))
     mix = check_probabilities(tasks, S.Uniform())
-    assert list(mix.rates.values()) == pytest.approx([1 / len(tasks)] * len(tasks))
+    assert list(mix.probabilities.values()) == pytest.approx([1 / len(tasks)] * len(tasks))
 
 
 @given(sizes, st.floats(1.0, 1e8), st.floats(0.1, 10.0))

@@ -69,8 +69,8 @@ def test_schedule_does_not_advance_or_touch_data():
 def test_chi_square_matches_rates():
     mix = big_mix()
     counts = Counter(name for name, _ in itertools.islice(mix.stream(seed=3).schedule(), 1_000_000))
-    observed = [counts[n] for n in mix.rates]
-    expected = [p * 1_000_000 for p in mix.rates.values()]
+    observed = [counts[n] for n in mix.probabilities]
+    expected = [p * 1_000_000 for p in mix.probabilities.values()]
     assert stats.chisquare(observed, expected).pvalue > 1e-3
 
 
@@ -83,7 +83,7 @@ def test_shards_are_disjoint_slices_and_follow_rates():
     served = [pair for shard in shards for pair in shard if pair[0] != "b/c"]  # b/c (7 examples) repeats
     assert len(served) == len(set(served))
     counts = Counter(name for name, _ in shards[1])
-    p = stats.chisquare([counts[n] for n in mix.rates], [q * 10_000 for q in mix.rates.values()]).pvalue
+    p = stats.chisquare([counts[n] for n in mix.probabilities], [q * 10_000 for q in mix.probabilities.values()]).pvalue
     assert p > 1e-3
 
 
@@ -203,7 +203,7 @@ def test_bad_stream_arguments_and_data():
     assert from_a and {ex["inputs"] for ex in from_a} == {"A"} and {ex["index"] for ex in from_a} <= {0, 1}
     # the schedule still follows the declared sizes: identical to a stream over full data
     assert [(ex["task"], ex["index"]) for ex in examples] == take(mix.stream(seed=0).schedule(), 50)
-    override = mix.stream(seed=0, data={name: [{"x": name.upper()}] * 5 for name in mix.rates})
+    override = mix.stream(seed=0, data={name: [{"x": name.upper()}] * 5 for name in mix.probabilities})
     with pytest.warns(UserWarning, match=r"data has 5 rows but declares [23]; only the first"):
         assert {ex["inputs"] for ex in take(iter(override), 50)} == {"S/A", "S/B", "S/C"}
 

@@ -50,10 +50,10 @@ class FakeMixture:
     def __init__(self, items):
         self.items = items
         names = sorted({item["task"] for item in items})
-        self.rates = {name: 1 / len(names) for name in names}
+        self.probabilities = {name: 1 / len(names) for name in names}
 
     def stream(self, seed, shard=(0, 1), **kwargs):
-        return FakeStream(self.items, shard=shard, task_names=list(self.rates))
+        return FakeStream(self.items, shard=shard, task_names=list(self.probabilities))
 
 
 def make_items(num: int, seed: int = 0) -> list[dict]:

@@ -226,7 +226,7 @@ def test_with_the_real_mixture_stream(tokenizer):
     assert batch["task_names"] == ["t/a", "t/b"] and batch["input_ids"].shape == (4, 48)
     state = it.state_dict()
     expected = [next(it) for _ in range(3)]
-    resumed = batches(mixture.stream(0), tokenizer, config(), task_names=sorted(mixture.rates))
+    resumed = batches(mixture.stream(0), tokenizer, config(), task_names=sorted(mixture.probabilities))
     resumed.load_state_dict(state)
     assert all(np.array_equal(next(resumed)["input_ids"], want["input_ids"]) for want in expected)
 
@@ -246,14 +246,15 @@ def test_raw_length_is_the_longest_chunk_that_fits():
     """``raw_length`` (vectorised) equals the plain scan: the largest r with every length 1..r fitting."""
     import itertools
 
-    from mixlab.text.span_corruption import corrupted_lengths
+    from mixlab.text.span_corruption import lengths_after_corruption
 
     for inputs, targets, density, mean in itertools.product([4, 64, 512, 1024], [2, 29, 114], [0.05, 0.15, 0.9],
                                                             [1.0, 3.0]):
         config = BatchConfig.model_construct(batch_size=1, input_length=inputs, target_length=targets,
                                              noise_density=density, mean_noise_span_length=mean)
         raw = 0
-        while all(a <= b for a, b in zip(corrupted_lengths(raw + 1, density, mean), (inputs, targets), strict=True)):
+        after = lengths_after_corruption
+        while all(a <= b for a, b in zip(after(raw + 1, density, mean), (inputs, targets), strict=True)):
             raw += 1
         assert config.raw_length == raw, (inputs, targets, density, mean)
     assert BatchConfig(batch_size=1, input_length=512, target_length=114).raw_length == 568

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 import mixlab
 from mixlab.errors import DataError
 from mixlab.text.span_corruption import (
-    corrupted_lengths,
     corruption_lengths,
+    lengths_after_corruption,
     noise_counts,
     noise_mask,
     reconstruct,
@@ -26,8 +26,8 @@ def test_public_name_resolves_to_the_module():
 @pytest.mark.parametrize(("input_length", "raw", "targets"), [(512, 568, 114), (128, 141, 29)])
 def test_corruption_lengths_match_t5(input_length, raw, targets):
     assert corruption_lengths(input_length) == (raw, targets)
-    assert corrupted_lengths(raw) == (input_length, targets)
-    assert corrupted_lengths(raw + 1)[0] > input_length
+    assert lengths_after_corruption(raw) == (input_length, targets)
+    assert lengths_after_corruption(raw + 1)[0] > input_length
 
 
 def test_full_length_example_fills_the_budget_exactly():
@@ -119,7 +119,7 @@ def test_properties(rows, seed, t5):
     out = span_corrupt(rows, vocab_size=1000, rng=np.random.default_rng(seed), t5_compatible=t5)
     for row, inputs, targets in zip(rows, out.inputs.to_list(), out.targets.to_list(), strict=True):
         assert reconstruct(inputs, targets, vocab_size=1000).tolist() == row
-        in_budget, target_budget = corrupted_lengths(len(row))
+        in_budget, target_budget = lengths_after_corruption(len(row))
         assert len(inputs) == in_budget and len(targets) == target_budget
         in_sentinels = inputs[inputs >= 900]
         target_sentinels = targets[targets >= 900]
@@ -131,11 +131,12 @@ def test_properties(rows, seed, t5):
 @given(input_length=st.integers(4, 1200))
 def test_raw_length_fits_and_is_largest(input_length):
     raw, targets = corruption_lengths(input_length)
-    assert corrupted_lengths(raw) == (corrupted_lengths(raw)[0], targets)
-    assert corrupted_lengths(raw)[0] <= input_length < corrupted_lengths(raw + 1)[0]
+    assert lengths_after_corruption(raw) == (lengths_after_corruption(raw)[0], targets)
+    assert lengths_after_corruption(raw)[0] <= input_length < lengths_after_corruption(raw + 1)[0]
     for shorter in (1, raw // 2, raw - 1):  # shorter rows fit too (lengths grow with the row)
         if shorter >= 1:
-            assert corrupted_lengths(shorter)[0] <= input_length and corrupted_lengths(shorter)[1] <= targets
+            shorter_inputs, shorter_targets = lengths_after_corruption(shorter)
+            assert shorter_inputs <= input_length and shorter_targets <= targets
 
 
 def test_partition_is_uniform_over_compositions():
@@ -171,3 +172,10 @@ def test_noise_mask_matches_span_corrupt_draws():
     out = span_corrupt(rows, vocab_size=1000, rng=np.random.default_rng(4))
     for row, mask, targets in zip(rows, is_noise, out.targets.to_list(), strict=True):
         assert targets[targets < 900][:-1].tolist() == row[mask[:len(row)]].tolist()
+
+
+def test_corrupted_lengths_is_a_deprecated_name():
+    from mixlab.text.span_corruption import corrupted_lengths
+
+    with pytest.warns(DeprecationWarning, match="renamed lengths_after_corruption"):
+        assert corrupted_lengths(568) == lengths_after_corruption(568) == (512, 114)

@@ -138,8 +138,8 @@ def test_muppet_scaling_weights_tasks(tmp_path):
 def test_r_override_of_an_rmix_mixture():
     from mixlab.train import resolve_mixture
 
-    assert resolve_mixture("wordnet-ext5", R=4.0).rates["wordnet/text"] == pytest.approx(0.8)
-    assert resolve_mixture("wordnet-ext5").rates["wordnet/text"] == pytest.approx(2 / 3)
+    assert resolve_mixture("wordnet-ext5", R=4.0).probabilities["wordnet/text"] == pytest.approx(0.8)
+    assert resolve_mixture("wordnet-ext5").probabilities["wordnet/text"] == pytest.approx(2 / 3)
     with pytest.raises(ConfigError, match="'wordnet' is not an rmix mixture"):
         resolve_mixture("wordnet", R=2.0)
 

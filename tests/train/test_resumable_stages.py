@@ -200,3 +200,11 @@ def test_a_source_with_only_the_old_iterate_is_adapted_with_a_deprecation_warnin
     with pytest.raises(TypeError, match=r"data factory returned a list, which lacks state_dict, load_state_dict, "
                                         r"task_names; fix: return a batch source"):
         as_source([])
+
+
+def test_train_sources_is_a_deprecated_name_of_data_factory():
+    import mixlab.train.sources as old
+    from mixlab.train import data_factory
+
+    with pytest.warns(DeprecationWarning, match="renamed mixlab.train.data_factory"):
+        assert old.build_data is data_factory.build_data
