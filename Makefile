@@ -29,7 +29,7 @@ test-fast: $(TVENV)/.installed
 	$(TVENV)/bin/python -m pytest -n 2 --dist loadgroup -q -m "not slow" tests
 
 lint: $(TVENV)/.installed
-	$(TVENV)/bin/ruff check mixlab tests plugins benchmarks examples
+	$(TVENV)/bin/ruff check mixlab tests plugins benchmarks examples scripts
 	$(TVENV)/bin/mypy
 
 test-xla: $(XVENV)/.installed

@@ -36,7 +36,8 @@ def format_table(tasks) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
 
     def line(cells):
-        return "  ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        pairs = enumerate(zip(cells, widths, strict=True))
+        return "  ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in pairs)
 
     out = [line(header), line(["-" * w for w in widths]), *map(line, rows)]
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])

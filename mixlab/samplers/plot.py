@@ -65,6 +65,7 @@ def plot_rates(
 
 
 def _draw(rows: list[Mapping[str, Any]], cap: float | None, title: str | None) -> Any:
+    from matplotlib.artist import Artist
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -87,7 +88,7 @@ def _draw(rows: list[Mapping[str, Any]], cap: float | None, title: str | None) -
     if positive:
         top = max(max(positive), cap or 0)
         ax.set_ylim(10 ** math.floor(math.log10(min(positive))), top * 2.5)
-    handles = [Patch(color=SIZE_COLOUR, label="train examples"),
+    handles: list[Artist] = [Patch(color=SIZE_COLOUR, label="train examples"),
                Patch(color=CAPPED_COLOUR, label="examples counted for the rate")]
     if cap:
         ax.axhline(cap, color=CAP_COLOUR, linestyle="--", linewidth=1.3)

@@ -23,6 +23,7 @@ kept whole on every rank (simple and exact; it does not shard the optimizer's me
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 
@@ -117,12 +118,15 @@ class Adafactor(torch.optim.Optimizer):
                 per_stack = max(1, _STACK_ELEMENTS // same[0].numel())
                 for at in range(0, len(same), per_stack):
                     params = same[at:at + per_stack]
-                    update = self._updates(group, torch.stack([p.grad for p in params]).float(), params)
+                    grads = [p.grad for p in params if p.grad is not None]  # all set: checked above
+                    update = self._updates(group, torch.stack(grads).float(), params)
                     torch._foreach_sub_(params, update.unbind(0))
         return loss
 
-    def _update_one(self, p: torch.Tensor, group: dict) -> None:
-        """One parameter on its own: FSDP2 (DTensor) shards, low-precision parameters, XLA tensors."""
+    def _update_one(self, p: Any, group: dict) -> None:
+        """One parameter on its own: FSDP2 (DTensor) shards, low-precision parameters, XLA tensors.
+
+        ``p`` is typed ``Any``: a DTensor's ``full_tensor``/``device_mesh``/``placements`` are not on ``Tensor``."""
         sharded = _is_dtensor(p)  # FSDP2: update the full tensor, keep this rank's shard (see module doc)
         param = p.full_tensor() if sharded else p
         grad = (p.grad.full_tensor() if sharded else p.grad).float()

@@ -13,6 +13,8 @@ built from segment ids, so packed examples never attend to each other (``T5ForCo
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -32,9 +34,10 @@ def build_model(shape: dict[str, int], vocab_size: int, *, seed: int, dropout_ra
     """A freshly initialised T5.1.1 ``T5ForConditionalGeneration`` (weights drawn from ``seed``)."""
     from transformers import T5Config, T5ForConditionalGeneration
 
-    config = T5Config(vocab_size=vocab_size, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
-                      dropout_rate=dropout_rate, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
-                      **shape)
+    # one Any-typed dict: T5Config takes some of these only through **kwargs, and they differ in type
+    settings: dict[str, Any] = dict(shape, tie_word_embeddings=False, decoder_start_token_id=0)
+    config = T5Config(vocab_size=vocab_size, feed_forward_proj="gated-gelu", dropout_rate=dropout_rate,
+                      pad_token_id=0, eos_token_id=1, **settings)
     config.tie_word_embeddings = False  # T5Config forces True; T5.1.1 has a separate output layer
     with torch.random.fork_rng(devices=[]):  # HF initialises from the global RNG: seed it, then restore it
         torch.manual_seed(seed)
@@ -78,7 +81,7 @@ class PackedT5(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, encoder_segment_ids: torch.Tensor,
                 decoder_input_ids: torch.Tensor, decoder_segment_ids: torch.Tensor) -> torch.Tensor:
-        t5 = self.t5
+        t5: Any = self.t5  # a T5ForConditionalGeneration: its submodules are not typed through nn.Module
         dtype = t5.shared.weight.dtype
         enc_mask, dec_mask, cross_mask = segment_masks(encoder_segment_ids, decoder_segment_ids, dtype)
         hidden = t5.encoder(input_ids=input_ids, attention_mask=enc_mask).last_hidden_state
