@@ -8,7 +8,9 @@
     RUN_DIR/metrics.jsonl                one JSON object per logged step; keys in METRIC_KEYS
     RUN_DIR/tensorboard/                 the same records as TensorBoard events (when tensorboard is installed)
     RUN_DIR/checkpoints/step_XXXXXXX/    model.pt, optimizer.pt, trainer.pt, manifest.json (written last)
-    RUN_DIR/eval/<split>/<task>.jsonl    reserved for per-example evaluation outputs
+    RUN_DIR/eval/<split>/<task>.jsonl    per-example evaluation outputs: input, target, prediction (mixlab eval)
+    RUN_DIR/eval/<split>/<task>.metrics.json  that task's metrics, written last (mixlab.evaluation.results)
+    RUN_DIR/best/                        mixlab.finetune: the best checkpoint by a metric, with best.json
     RUN_DIR/affinity.csv                 optional: a transfer results table the report shows
 
 :func:`load` reads a run into a :class:`Run` and refuses a folder that is not a run
@@ -41,6 +43,9 @@ METRICS = "metrics.jsonl"
 TENSORBOARD = "tensorboard"
 CHECKPOINTS = "checkpoints"
 EVAL = "eval"
+EVAL_SUMMARY_SUFFIX = ".metrics.json"
+BEST = "best"
+BEST_RECORD = "best.json"
 AFFINITY = "affinity.csv"
 #: a folder holding any of these is a run (the trainer writes the first four before its first step)
 RUN_MARKERS = (CONFIG, METRICS, MIXTURE_MANIFEST, ENV, CHECKPOINTS)
@@ -122,6 +127,20 @@ class RunFolder:
             if not value or value.startswith("/") or ".." in value.split("/"):
                 raise ValueError(f"eval file: {label} {value!r} must be a non-empty relative name without '..'")
         return self.root / EVAL / split / f"{task}.jsonl"
+
+    def eval_summary(self, split: str, task: str) -> Path:
+        """``eval/<split>/<task>.metrics.json``: a task's metrics, written after its predictions (its completion
+        marker; :mod:`mixlab.evaluation.results` reads them)."""
+        return self.eval_file(split, task).with_name(f"{task.rsplit('/', 1)[-1]}{EVAL_SUMMARY_SUFFIX}")
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.root / EVAL
+
+    @property
+    def best(self) -> Path:
+        """``best/``: a checkpoint folder (``model.pt``, ``manifest.json``) plus ``best.json`` (step, metric, value)."""
+        return self.root / BEST
 
 
 def step_dir_name(step: int) -> str:
@@ -355,8 +374,9 @@ def _read_json_object(file: Path, key: str, notes: dict[str, str]) -> dict[str, 
 
 
 __all__ = [
-    "AFFINITY", "CHECKPOINTS", "CHECKPOINT_FORMAT", "CHECKPOINT_MANIFEST", "CONFIG", "ENV", "EVAL", "EVAL_KEYS",
-    "METRICS", "METRIC_KEYS", "MIXTURE_MANIFEST", "RUN_MARKERS", "STEP_DIR", "TENSORBOARD", "Checkpoint",
-    "MetricsScan", "Run", "RunFolder", "check_run", "checkpoint_steps", "is_run", "list_checkpoints", "load",
-    "parse_metric_line", "read_metrics", "scan_metrics", "sha256_of", "step_dir_name", "step_of", "verify",
+    "AFFINITY", "BEST", "BEST_RECORD", "CHECKPOINTS", "CHECKPOINT_FORMAT", "CHECKPOINT_MANIFEST", "CONFIG", "ENV",
+    "EVAL", "EVAL_KEYS", "EVAL_SUMMARY_SUFFIX", "METRICS", "METRIC_KEYS", "MIXTURE_MANIFEST", "RUN_MARKERS",
+    "STEP_DIR", "TENSORBOARD", "Checkpoint", "MetricsScan", "Run", "RunFolder", "check_run", "checkpoint_steps",
+    "is_run", "list_checkpoints", "load", "parse_metric_line", "read_metrics", "scan_metrics", "sha256_of",
+    "step_dir_name", "step_of", "verify",
 ]

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "affinity": ("mixlab.cli.affinity", "analyse a task-transfer results table"),
     "train": ("mixlab.cli.train", "pre-train a T5 model on a mixture"),
     "report": ("mixlab.cli.report", "write an HTML report of a run folder"),
+    "eval": ("mixlab.cli.eval", "decode a split with a run's model and score it with the task metrics"),
 }
 
 

@@ -15,6 +15,7 @@ from mixlab.registry.sources import BadRow, CallableSource, FileSource, HFSource
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.+-]*(/[a-z0-9][a-z0-9_.+-]*)+$")
 Formatter = Callable[[Mapping[str, Any]], Mapping[str, str]]
+Postprocessor = Callable[[str], str]
 
 _HINTS = {
     "name": "use a lower-case namespaced name such as 'myplugin/sentiment'",
@@ -51,6 +52,9 @@ class Task(Spec):
     self_supervised: bool = False
     text_field: str = Field(default="text", description="row column holding raw text for self-supervised tasks")
     metrics: tuple[str, ...] = ()
+    postprocess: Postprocessor | None = Field(
+        default=None, description="text -> text for predictions and targets before metrics, after whitespace "
+                                  "normalisation (see mixlab.evaluation.postprocess)")
     tags: frozenset[str] = frozenset()
     citation: str = ""
     license: str = ""
