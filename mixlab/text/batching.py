@@ -32,6 +32,9 @@ class BatchConfig(Spec):
     so pieces are full length.
     ``chunk_size`` stream items are tokenised and corrupted together; it fixes the random
     draws, so change it and a seeded run changes.
+    ``t5_compatible_noise`` corrupts as T5's ``random_spans_noise_mask`` does (every mask ends in noise,
+    float32 counts, no noise in a 1-token piece); see :mod:`mixlab.text.span_corruption` for what
+    still differs.
     """
 
     spec_kind: ClassVar[str] = "batch config"
@@ -61,7 +64,8 @@ class BatchConfig(Spec):
             raise ValueError(
                 f"target_length={self.target_length} cannot hold even one corrupted token; fix: raise target_length"
             )
-        spans = int(noise_counts(np.array([raw]), self.noise_density, self.mean_noise_span_length)[1][0])
+        spans = int(noise_counts(np.array([raw]), self.noise_density, self.mean_noise_span_length,
+                                 t5_compatible=self.t5_compatible_noise)[1][0])
         if spans > NUM_SENTINELS:
             raise ValueError(
                 f"input_length={self.input_length} gives {raw}-token raw chunks with {spans} noise spans, more than "
@@ -71,9 +75,10 @@ class BatchConfig(Spec):
 
     @property
     def raw_length(self) -> int:
-        """Largest raw chunk whose corrupted inputs and targets fit ``input_length`` / ``target_length``."""
+        """Largest raw chunk whose corrupted inputs and targets fit ``input_length`` / ``target_length``
+        (counted as the corruption will count them: in float32 with ``t5_compatible_noise``)."""
         return longest_fitting_raw(self.input_length, self.target_length, self.noise_density,
-                                   self.mean_noise_span_length)
+                                   self.mean_noise_span_length, t5_compatible=self.t5_compatible_noise)
 
 
 class Placement:

@@ -1,7 +1,8 @@
 """T5 span corruption, vectorised over a whole batch of sequences.
 
 For a sequence of ``n`` tokens: ``num_noise = clip(round(n * density), 1, n - 1)`` (1 when
-``n == 1``), ``num_spans = clip(round(num_noise / mean_span), 1, min(num_noise, n - num_noise))``.
+``n == 1``), ``num_spans = clip(round(num_noise / mean_span), 1, min(num_noise, n - num_noise))``,
+rounding half to even in float64 (the arithmetic of T5's ``random_spans_helper``).
 Noise and non-noise tokens are each split into ``num_spans`` positive parts uniformly at random
 (a uniformly random set of cut points), and the parts interleave. Noise span k becomes sentinel k
 (id ``vocab_size - 1 - k``): inputs are the kept tokens with sentinel k in place of span k, then
@@ -12,7 +13,20 @@ noise span and the last tokens of a sequence are always masked. mixlab's default
 (``t5_compatible=False``) flips a fair coin per sequence: heads, T5's layout; tails, the mirror
 layout that starts with noise and ends with non-noise. Counts and lengths are identical, so about
 half the sequences end in noise and the per-position noise rate is symmetric.
-``t5_compatible=True`` reproduces T5 exactly (every sequence ends in noise).
+
+**``t5_compatible=True``** follows t5 0.9.4's ``random_spans_noise_mask`` (with its default
+``random_roll=False``) and ``noise_span_to_unique_sentinel``: every mask starts with kept tokens
+and ends in noise; ``n * density`` and ``num_noise / mean_span`` are computed and rounded in
+float32, as T5 does in TensorFlow, so at some lengths one token more is masked than in float64
+(190 tokens at density 0.15: 29, not 28); a 1-token sequence gets no noise (T5 pads the length to
+2, masks the second position and cuts it off): inputs ``[token, EOS]``, targets
+``[<extra_id_0>, EOS]``. What still differs: the random draws are numpy's, not TensorFlow's
+stateless ones (same distribution: uniform over compositions; not the same masks for a seed), and
+where T5 fails (more noise spans than kept tokens, at high densities: its ``tf.stack`` gets two
+lengths) mixlab caps the spans at the kept tokens.
+
+:func:`corruption_lengths` reproduces T5's ``random_spans_helper`` (see its docstring for the
+differences at tiny lengths and at density 0.5).
 
 >>> import numpy as np
 >>> raw, targets = corruption_lengths(512)
@@ -40,25 +54,47 @@ NUM_SENTINELS = 100
 
 
 def noise_counts(lengths: np.ndarray, noise_density: float = NOISE_DENSITY,
-                 mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH) -> tuple[np.ndarray, np.ndarray]:
-    """``(num_noise, num_spans)`` for each sequence length (round half to even, as T5)."""
+                 mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH, *,
+                 t5_compatible: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(num_noise, num_spans)`` for each sequence length, rounding half to even.
+
+    Default: float64 (T5's ``random_spans_helper``). ``t5_compatible``: float32, and no noise in a
+    1-token sequence (``(0, 1)``: its one kept span is sentinel 0 in the targets), as T5's
+    ``random_spans_noise_mask`` (see the module docstring).
+
+    >>> [c.tolist() for c in noise_counts([1, 190, 568])]
+    [[1, 28, 85], [1, 9, 28]]
+    >>> [c.tolist() for c in noise_counts([1, 190], t5_compatible=True)]
+    [[0, 29], [1, 10]]
+    """
     lengths = np.asarray(lengths, dtype=np.int64)
-    num_noise = np.clip(np.round(lengths * noise_density).astype(np.int64), 1, np.maximum(lengths - 1, 1))
-    num_spans = np.round(num_noise / mean_noise_span_length).astype(np.int64)
+    if t5_compatible:  # float32 products and quotients, rounded in float32, as TensorFlow does in T5
+        padded = np.maximum(lengths, 2)
+        num_noise = np.round(padded.astype(np.float32) * np.float32(noise_density)).astype(np.int64)
+        num_noise = np.clip(num_noise, 1, padded - 1)
+        num_spans = np.round(num_noise.astype(np.float32) / np.float32(mean_noise_span_length)).astype(np.int64)
+    else:
+        num_noise = np.clip(np.round(lengths * noise_density).astype(np.int64), 1, np.maximum(lengths - 1, 1))
+        num_spans = np.round(num_noise / mean_noise_span_length).astype(np.int64)
     limit = np.maximum(np.minimum(num_noise, lengths - num_noise), 1)
-    return num_noise, np.clip(num_spans, 1, limit)
+    num_spans = np.clip(num_spans, 1, limit)
+    if t5_compatible:
+        num_noise = np.where(lengths == 1, 0, num_noise)
+    return num_noise, num_spans
 
 
 def lengths_after_corruption(raw_length: int, noise_density: float = NOISE_DENSITY,
-                             mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH) -> tuple[int, int]:
+                             mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH, *,
+                             t5_compatible: bool = False) -> tuple[int, int]:
     """``(inputs, targets)`` lengths, EOS included, after corrupting ``raw_length`` raw tokens.
 
     The inverse direction of :func:`corruption_lengths` (which goes from an input length to a raw one).
 
-    >>> lengths_after_corruption(568)
-    (512, 114)
+    >>> lengths_after_corruption(568), lengths_after_corruption(1, t5_compatible=True)
+    ((512, 114), (2, 2))
     """
-    inputs, targets = _corrupted_lengths(np.array([raw_length]), noise_density, mean_noise_span_length)
+    inputs, targets = _corrupted_lengths(np.array([raw_length]), noise_density, mean_noise_span_length,
+                                         t5_compatible)
     return int(inputs[0]), int(targets[0])
 
 
@@ -69,33 +105,56 @@ def corrupted_lengths(length: int, noise_density: float = NOISE_DENSITY,
     return lengths_after_corruption(length, noise_density, mean_noise_span_length)
 
 
-def _corrupted_lengths(raw: np.ndarray, noise_density: float,
-                       mean_noise_span_length: float) -> tuple[np.ndarray, np.ndarray]:
+def _corrupted_lengths(raw: np.ndarray, noise_density: float, mean_noise_span_length: float,
+                       t5_compatible: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """:func:`lengths_after_corruption` for every raw length in ``raw``."""
-    num_noise, num_spans = noise_counts(raw, noise_density, mean_noise_span_length)
-    return raw - num_noise + num_spans + 1, num_noise + num_spans + 1
+    num_noise, num_spans = noise_counts(raw, noise_density, mean_noise_span_length, t5_compatible=t5_compatible)
+    return _lengths(raw, num_noise, num_spans)
+
+
+def _lengths(raw: np.ndarray, num_noise: np.ndarray, num_spans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs: kept tokens, a sentinel per noise span (none without noise), EOS; targets: noise tokens, a
+    sentinel per span, EOS."""
+    return raw - num_noise + np.where(num_noise > 0, num_spans, 0) + 1, num_noise + num_spans + 1
 
 
 def corruption_lengths(input_length: int, noise_density: float = NOISE_DENSITY,
                        mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH) -> tuple[int, int]:
     """``(raw_length, target_length)``: the largest raw length whose corrupted inputs fit ``input_length``.
 
-    >>> corruption_lengths(512), corruption_lengths(128)
-    ((568, 114), (141, 29))
+    As T5's ``random_spans_helper``, including its adjustment at ``noise_density == 0.5``: when the
+    targets come out longer than the inputs, one raw token less (so that 512 gives 766 raw tokens and
+    512 targets, not 767 and 513). Differences from T5's helper, which uses neither the clipping of
+    its own mask nor a recount: mixlab returns the target length the corruption really produces
+    (at density 0.5, T5 subtracts 1 from the targets without recounting, e.g. 11 -> (14, 11) where
+    14 raw tokens give 10 targets; mixlab says (14, 10)); at tiny input lengths (below about
+    ``(mean_noise_span_length + 1) / (2 * noise_density)``, 13 at the defaults) mixlab counts at least one
+    noise token and span as the mask does (T5's helper says (1, 1) for 2 input tokens, though its
+    mask makes 2 targets); and where T5 counts more noise spans than kept tokens (density above 0.5
+    with short spans, e.g. 0.6 at mean 1 or 0.8 at mean 3), T5's mask fails and mixlab's lengths
+    follow its cap on spans.
+
+    >>> corruption_lengths(512), corruption_lengths(128), corruption_lengths(512, noise_density=0.5)
+    ((568, 114), (141, 29), (766, 512))
     """
     if input_length < 2:
         raise ValueError(f"input_length={input_length} leaves no room for a sentinel and EOS; fix: use >= 2")
     raw = max(1, longest_fitting_raw(input_length, None, noise_density, mean_noise_span_length))
-    return raw, lengths_after_corruption(raw, noise_density, mean_noise_span_length)[1]
+    inputs, targets = lengths_after_corruption(raw, noise_density, mean_noise_span_length)
+    if noise_density == 0.5 and targets > inputs and raw > 1:  # T5's adjustment: targets no longer than inputs
+        raw -= 1
+        targets = lengths_after_corruption(raw, noise_density, mean_noise_span_length)[1]
+    return raw, targets
 
 
 def longest_fitting_raw(input_length: int, target_length: int | None, noise_density: float = NOISE_DENSITY,
-                        mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH) -> int:
+                        mean_noise_span_length: float = MEAN_NOISE_SPAN_LENGTH, *, t5_compatible: bool = False) -> int:
     """The largest ``r`` such that every raw length ``1 .. r`` corrupts into at most ``input_length`` inputs
     (and ``target_length`` targets, unless ``None``); 0 if none does. Checks lengths a window at a time."""
     start, size = 1, 1024
     while True:
-        inputs, targets = _corrupted_lengths(np.arange(start, start + size), noise_density, mean_noise_span_length)
+        inputs, targets = _corrupted_lengths(np.arange(start, start + size), noise_density, mean_noise_span_length,
+                                             t5_compatible)
         fits = inputs <= input_length
         if target_length is not None:
             fits &= targets <= target_length
@@ -157,7 +216,7 @@ def _counts_and_draws(lengths: np.ndarray, rng: np.random.Generator, noise_densi
     """``(num_noise, num_spans, draws)`` per row, after checking that every row can be corrupted."""
     if lengths.size and lengths.min() < 1:
         raise DataError(f"span corruption: row {int(np.argmin(lengths))} is empty; fix: drop empty sequences first")
-    num_noise, num_spans = noise_counts(lengths, noise_density, mean_noise_span_length)
+    num_noise, num_spans = noise_counts(lengths, noise_density, mean_noise_span_length, t5_compatible=t5_compatible)
     if num_spans.size and num_spans.max() > num_sentinels:
         row = int(np.argmax(num_spans))
         raise DataError(
@@ -231,7 +290,7 @@ def span_corrupt(tokens: Sequence[Sequence[int] | np.ndarray] | Ragged, *, vocab
     lengths = rows.lengths
     num_noise, num_spans, draws = _counts_and_draws(lengths, rng, noise_density, mean_noise_span_length,
                                                     t5_compatible, num_sentinels)
-    inputs = Ragged.empty(lengths - num_noise + num_spans + 1)
+    inputs = Ragged.empty(_lengths(lengths, num_noise, num_spans)[0])
     targets = Ragged.empty(num_noise + num_spans + 1)
     for a in range(0, len(lengths), _ROWS_AT_A_TIME):
         b = min(a + _ROWS_AT_A_TIME, len(lengths))
@@ -241,12 +300,14 @@ def span_corrupt(tokens: Sequence[Sequence[int] | np.ndarray] | Ragged, *, vocab
         noise, eos = kinds == _NOISE, kinds == _EOS
         sentinel = vocab_size - 1 - span
         has_tokens = (sizes > 0).astype(np.int64)
+        # T5 marks the one kept span of a sequence without noise (t5_compatible, 1 token) in its targets
+        target_sentinel = np.maximum(has_tokens, (num_noise[a:b, None] == 0) & (span < num_spans[a:b, None]))
         # inputs: a kept segment as is, a noise segment as its sentinel, then EOS
         _gather(rows.values, start, np.where(noise, has_tokens, sizes), noise | eos, np.where(eos, eos_id, sentinel),
                 inputs.values[inputs.offsets[a]:inputs.offsets[b]])
         # targets: per segment two pieces, (sentinel, noise tokens) for noise, (-, EOS) for the EOS segment
         _gather(rows.values, np.stack([start, start], axis=2),
-                np.stack([np.where(noise, has_tokens, 0), np.where(noise | eos, sizes, 0)], axis=2),
+                np.stack([np.where(noise, target_sentinel, 0), np.where(noise | eos, sizes, 0)], axis=2),
                 np.stack([np.ones_like(eos), eos], axis=2),
                 np.stack([sentinel, np.full_like(sentinel, eos_id)], axis=2),
                 targets.values[targets.offsets[a]:targets.offsets[b]])
