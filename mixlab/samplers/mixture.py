@@ -1,8 +1,8 @@
 """``Mixture``: a tree of weighted components (tasks and sub-mixtures) flattened to leaf probabilities.
 
-Composition follows seqio: a sub-mixture ``M`` with weight ``w`` gives each of its leaves
-``w · M.probability(t)``; a task listed directly adds its own weight; a leaf reachable twice
-adds up. The leaf rates are then divided by their sum.
+A sub-mixture ``M`` with weight ``w`` gives each of its leaves ``w · M.probability(t)``; a task
+listed directly adds its own weight; every listing adds up (seqio's rule across different routes;
+seqio keeps the last weight of a name listed twice: docs/mixtures.md). Then divided by the sum.
 
 >>> from mixlab import Task, CallableSource
 >>> def make(name, n):
