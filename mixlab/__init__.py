@@ -13,12 +13,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from mixlab._optional import missing_dependency as _missing_dependency
 from mixlab._version import __version__ as __version__
 from mixlab.errors import (
     CheckpointError,
     ConfigError,
     DataError,
     DuplicateTaskError,
+    MissingDependencyError,
     MixlabError,
     MixtureSpecError,
     PluginError,
@@ -63,12 +65,16 @@ _LAZY: dict[str, str] = {
     # training
     "PretrainConfig": "mixlab.train",
     "pretrain": "mixlab.train:train",
+    "finetune": "mixlab.train.finetune:finetune",
+    # evaluation
+    "evaluate": "mixlab.evaluation.evaluate:evaluate",
     "get_backend": "mixlab.backends",
 }
 
 __all__ = [
     "PLUGIN_API_VERSION", "CallableSource", "CheckpointError", "ConfigError", "DataError",
-    "DuplicateTaskError", "FileSource", "HFSource", "MixlabError", "MixtureSpecError", "PluginError",
+    "DuplicateTaskError", "FileSource", "HFSource", "MissingDependencyError", "MixlabError", "MixtureSpecError",
+    "PluginError",
     "Registry", "ResumeError", "Task", "TaskNotFoundError", "TaskSpecError", "load_registry",
     "task_plugin", *_LAZY,
 ]
@@ -81,8 +87,14 @@ def __getattr__(name: str) -> Any:
             return importlib.import_module("mixlab.text").MixtureDataset
         raise AttributeError(f"module 'mixlab' has no attribute {name!r}")
     module, _, attr = module.partition(":")
-    target = importlib.import_module(module)
-    value = target if module.rsplit(".", 1)[-1] == name else getattr(target, attr or name)
+    try:
+        target = importlib.import_module(module)
+    except ModuleNotFoundError as exc:  # an optional dependency: one line naming the extra that installs it
+        error = _missing_dependency(exc, f"mixlab.{name}")
+        if error is None:
+            raise
+        raise error from exc
+    value = target if not attr and module.rsplit(".", 1)[-1] == name else getattr(target, attr or name)
     globals()[name] = value
     return value
 

@@ -57,6 +57,14 @@ class NotARunError(DataError):
     """A folder given as a run folder does not exist or holds none of a run's files (``mixlab.run_folder``)."""
 
 
+class MissingDependencyError(MixlabError, ModuleNotFoundError):
+    """An optional package is not installed; the message names the extra that installs it (``mixlab._optional``)."""
+
+
+class OutputPathError(MixlabError, ValueError):
+    """A path to write (a figure, a graph, a report) is a folder, lies under a file, or cannot be written."""
+
+
 def describe_validation_error(kind: str, name: str | None, error: Any, hints: Mapping[str, str] | None = None) -> str:
     """Turn a pydantic ``ValidationError`` into lines naming the object, the field and the fix.
 

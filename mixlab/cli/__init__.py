@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import sys
 
+from mixlab._optional import missing_dependency
+from mixlab._version import __version__
 from mixlab.errors import MixlabError
 
 # command -> (module, one-line help). Modules define configure(parser) and run(args) -> int.
@@ -24,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mixlab", description="Design and train on multi-task mixtures.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=f"mixlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = next((a for a in argv if a in COMMANDS), None)
     for name, (module, help_text) in COMMANDS.items():
@@ -34,7 +39,31 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its errors are one line on stderr (exit 1), usage errors argparse's (exit 2).
+
+    Output cut short by the reader (``mixlab tasks | head``) is not an error: exit 0, nothing on stderr.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
+    wanted = next((a for a in argv if a in COMMANDS), "")
+    try:
+        try:
+            code = _run(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except MixlabError as exc:
+        return _fail(wanted, exc)
+    except ModuleNotFoundError as exc:  # an optional package, imported deeper than the command checked
+        error = missing_dependency(exc, f"mixlab {wanted}".strip())
+        if error is None:
+            raise
+        return _fail(wanted, error)
+    return code
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
@@ -44,11 +73,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    try:
-        return importlib.import_module(COMMANDS[args.command][0]).run(args) or 0
-    except MixlabError as exc:
-        print(f"mixlab {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+    return importlib.import_module(COMMANDS[args.command][0]).run(args) or 0
+
+
+def _fail(command: str, exc: BaseException) -> int:
+    print(f"mixlab {command}: error: {exc}" if command else f"mixlab: error: {exc}", file=sys.stderr)
+    return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not fail on the closed pipe too."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # stdout may be no real file (tests capture it)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def warn_load_errors(registry) -> None:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from mixlab.cli import warn_load_errors
+from mixlab.cli._output import figure_suffixes, output_path, writing
 from mixlab.registry import load_registry
 from mixlab.samplers.mixture import Mixture
 from mixlab.samplers.plot import plot_rates
@@ -22,10 +24,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cap", type=float, metavar="K", help="replace the cap of every strategy that takes one")
     parser.add_argument("--total", type=int, metavar="N", help="show expected examples and epochs for N examples")
     parser.add_argument("--json", action="store_true", help="print {mixture, rates, families} as JSON")
-    parser.add_argument("--plot", metavar="PATH", help="write a PNG of task sizes, cap and rates")
+    parser.add_argument("--plot", metavar="PATH", help="write a figure of task sizes, cap and rates (.png added to a "
+                        "name without a suffix; .pdf, .svg also work); prints `wrote PATH`")
 
 
 def run(args: argparse.Namespace) -> int:
+    plot = output_path(args.plot, "--plot", suffixes=figure_suffixes(), example="rates") if args.plot else None
     registry = load_registry()
     warn_load_errors(registry)
     mix = resolve_mixture(args.spec, registry=registry, R=args.R, cap=args.cap)
@@ -33,11 +37,16 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"mixture": mix.name, "rates": mix.probabilities, "families": mix.families}, indent=1))
     else:
         print(format_table(mix, args.total))
-    if args.plot:
-        path = plot_rates(mix.table(), args.plot, cap=mix.cap, title=f"mixture {mix.name}: {len(mix)} tasks")
-        if not args.json:
-            print(f"wrote {path}")
+    if plot is not None:
+        with writing(plot, "--plot"):
+            path = plot_rates(mix.table(), plot, cap=mix.cap, title=f"mixture {mix.name}: {len(mix)} tasks")
+        wrote(path, args.json)
     return 0
+
+
+def wrote(path: object, quiet_stdout: bool = False) -> None:
+    """``wrote PATH`` (the file really written): on stdout, or on stderr when stdout holds JSON."""
+    print(f"wrote {path}", file=sys.stderr if quiet_stdout else sys.stdout)
 
 
 def format_table(mix: Mixture, total: int | None = None) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import fnmatch
 import json
 from collections import defaultdict
 
 from mixlab.cli import warn_load_errors
+from mixlab.errors import TaskNotFoundError
 from mixlab.registry import load_registry
 
 
@@ -21,12 +24,43 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     registry = load_registry()
     warn_load_errors(registry)
-    tasks = registry.select(collection=args.collection, family=args.family, tag=args.tag, pattern=args.pattern)
+    filters = {"collection": args.collection, "family": args.family, "tag": args.tag, "pattern": args.pattern}
+    tasks = registry.select(**filters)
+    if not tasks and any(v is not None for v in filters.values()):
+        raise TaskNotFoundError(no_match_message(registry, filters))
     if args.json:
         print(json.dumps([t.summary() for t in tasks], indent=1))
         return 0
     print(format_table(tasks))
     return 0
+
+
+def no_match_message(registry, filters: dict[str, str | None]) -> str:
+    """Why a selection is empty: the first filter value no task has (with close matches and the valid
+    values), or, when each value exists, that they have no task in common."""
+    values = {
+        "collection": sorted({t.collection for t in registry}),
+        "family": sorted({t.family for t in registry}),
+        "tag": sorted({tag for t in registry for tag in t.tags}),
+    }
+    for key, known in values.items():
+        wanted = filters[key]
+        if wanted is None or wanted.casefold() in {v.casefold() for v in known}:
+            continue
+        close = difflib.get_close_matches(wanted, known, n=3, cutoff=0.6) or [
+            v for v in known if wanted.casefold() in v.casefold()][:3]
+        hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+        listing = ", ".join(known) if len(known) <= 12 else ", ".join(known[:12]) + f", ... ({len(known)} in all)"
+        return f"no task has {key} {wanted!r}; {hint}fix: use one of the installed {key} values: {listing}"
+    pattern = filters["pattern"]
+    if pattern is not None and not any(fnmatch.fnmatchcase(t.name, pattern) for t in registry):
+        stem = pattern.split("*", 1)[0].split("?", 1)[0]
+        close = difflib.get_close_matches(stem, registry.names(), n=3, cutoff=0.6)
+        hint = f" (names near {stem!r}: {', '.join(close)})" if close and stem else ""
+        return (f"no task name matches the pattern {pattern!r}{hint}; fix: patterns are case-sensitive globs on the "
+                f"full name, e.g. 'exmix/glue_*'")
+    given = " and ".join(f"{k}={v!r}" for k, v in filters.items() if v is not None)
+    return f"no task matches {given} together (each matches some tasks on its own); fix: drop one of the filters"
 
 
 def format_table(tasks) -> str:

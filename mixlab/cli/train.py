@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from mixlab._optional import require
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="a PretrainConfig file (.yaml, .yml, .toml or .json)")
@@ -19,6 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for module in ("torch", "transformers"):  # before the config is read: one line naming the extra
+        require(module, "torch", "training")
     from mixlab.train import PretrainConfig, train
 
     config = PretrainConfig.from_file(args.config, steps=args.steps, out_dir=args.out)

@@ -18,8 +18,10 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from mixlab._optional import require
 from mixlab._spec import Spec
 from mixlab.errors import DataError, TaskSpecError
+from mixlab.registry import hub
 
 FILE_FORMATS = ("jsonl", "csv", "tsv", "parquet", "text")
 BAD_ROW_POLICIES = ("error", "skip")
@@ -156,8 +158,7 @@ class HFSource(_Source):
         parquet or text chosen by extension): that is how the loading path is tested offline.
         Without it, copies in the data mirror (:meth:`mirror_files`) are used when there are some.
         """
-        import datasets
-
+        datasets = require("datasets", "data", f"loading {self.describe()}")
         kwargs = self.load_kwargs(split)
         if local_files is None and (mirrored := self.mirror_files(split)):
             if self.path in _BUILDERS:  # the same builder and options, reading the mirrored copies of its URLs
@@ -172,7 +173,33 @@ class HFSource(_Source):
             if builder == "csv" and files[0].endswith(".tsv"):
                 kwargs["delimiter"] = "\t"
         kwargs.update(overrides)
-        return datasets.load_dataset(**kwargs)
+        reason = hub.unreachable(hub.hosts_of(_file_names(kwargs.get("data_files")),
+                                              hub=kwargs["path"] not in _BUILDERS))
+        try:
+            with hub.cache_only(reason is not None):  # unreachable: the local cache or nothing, without retries
+                return datasets.load_dataset(**kwargs)
+        except Exception as exc:  # broad: datasets, huggingface_hub and httpx raise unrelated types for it
+            if not hub.is_connection_error(exc):
+                raise
+            reason = reason or f"cannot reach the hub (datasets: {hub.short_reason(exc)})"
+            raise DataError(self.unreachable_message(split, reason)) from exc
+
+    def unreachable_message(self, split: str, reason: str) -> str:
+        """One line: which data set could not be loaded, what could not be reached, and the mirror to set up."""
+        return (f"cannot load {self.describe()} split {split!r}: {reason}, and the local datasets cache has no "
+                f"copy; fix: copy the data to <folder>/{self.mirror_layout(split)} and set {MIRROR_ENV}=<folder> "
+                f"(docs/training.md, 'Training offline')")
+
+    def mirror_layout(self, split: str) -> str:
+        """Where :meth:`mirror_files` looks for ``split``, relative to the mirror folder."""
+        hub_split = self.load_kwargs(split)["split"]
+        named = (self.data_files or {}).get(hub_split)
+        names = [named] if isinstance(named, str) else list(named or [])
+        if names and all("://" in name for name in names):
+            return " and ".join(name.split("://", 1)[1] for name in names)
+        if names:
+            return " and ".join(f"{self.path}/{name}" for name in names)
+        return f"{self.path}/{self.config or 'default'}/{hub_split}.{{parquet,jsonl,csv,...}}"
 
     def describe(self) -> str:
         parts = [self.path]
@@ -190,6 +217,12 @@ _MIRROR_SUFFIXES = (".parquet", ".jsonl", ".json", ".csv", ".tsv", ".txt")
 _BUILDERS = frozenset({"csv", "json", "text", "parquet", "arrow"})  # generic loaders: data_files are the data
 
 
+def _file_names(data_files: Any) -> list[str]:
+    """Every file or URL named in ``data_files`` (a str, a list, or split -> str or list)."""
+    values = list(data_files.values()) if isinstance(data_files, Mapping) else [data_files] if data_files else []
+    return [str(f) for value in values for f in ([value] if isinstance(value, str | os.PathLike) else value)]
+
+
 def _builder_for(path: str) -> str:
     suffix = Path(path).suffix.lower()
     return {".json": "json", ".jsonl": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".txt": "text"}.get(
@@ -205,8 +238,21 @@ class FileSource(_Source):
 
     kind: Literal["files"] = "files"
     format: Literal["jsonl", "csv", "tsv", "parquet", "text"]
-    files: dict[str, list[str]] = Field(description="split -> list of paths")
-    root: str | None = None
+    files: dict[str, list[str]] = Field(description="split -> list of paths (``str`` or ``pathlib.Path``)")
+    root: str | None = Field(default=None, description="folder relative paths resolve against (``str`` or ``Path``)")
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _path_strings(cls, files: Any) -> Any:
+        if isinstance(files, Mapping):  # Path objects are kept as the strings they spell (the spec stays plain data)
+            return {split: [os.fspath(p) if isinstance(p, os.PathLike) else p for p in paths]
+                    if isinstance(paths, (list, tuple)) else paths for split, paths in files.items()}
+        return files
+
+    @field_validator("root", mode="before")
+    @classmethod
+    def _root_string(cls, root: Any) -> Any:
+        return os.fspath(root) if isinstance(root, os.PathLike) else root
 
     @field_validator("files")
     @classmethod

@@ -18,7 +18,6 @@ Exactly one of three shapes:
 
 from __future__ import annotations
 
-import json
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from mixlab._checks import is_finite_number
+from mixlab._loaders import load_json, load_yaml
 from mixlab._spec import Spec
 from mixlab.errors import MixtureSpecError
 from mixlab.samplers.strategies import Strategy, make_strategy
@@ -210,11 +210,9 @@ def read_spec_file(path: Path) -> dict[str, Any]:
         if suffix == ".toml":
             data = tomllib.loads(text)
         elif suffix == ".json":
-            data = json.loads(text)
+            data = load_json(text)
         else:
-            import yaml
-
-            data = yaml.safe_load(text)
+            data = load_yaml(text)  # refuses a key written twice (PyYAML would keep the last)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise MixtureSpecError(f"{path}: not valid {suffix[1:].upper()}: {exc}") from exc
     except Exception as exc:  # yaml.YAMLError has no common base with ValueError

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mixlab._loaders import load_json, load_yaml
 from mixlab._spec import Spec
 from mixlab.backends.base import PARALLELISM, PRECISIONS
 from mixlab.errors import ConfigError
@@ -111,6 +112,9 @@ class PretrainConfig(Spec):
     steps: int = Field(gt=0)
     learning_rate: float = Field(default=0.01, gt=0)
     warmup_steps: int = Field(default=10_000, ge=1)
+    lr_schedule: Literal["rsqrt", "constant"] = Field(
+        default="rsqrt", description="'rsqrt': learning_rate for warmup_steps, then 1/sqrt(step) (pre-training); "
+                                     "'constant': learning_rate at every step (fine-tuning, ExT5 section 3)")
     z_loss: float = Field(default=0.0, ge=0)
     loss_scaling: Literal["none", "muppet"] = "none"
     output_space_sizes: dict[str, int] = Field(default_factory=dict,
@@ -191,11 +195,9 @@ def _read(path: Path) -> Any:
         if path.suffix == ".toml":
             return tomllib.loads(text)
         if path.suffix == ".json":
-            return json.loads(text)
+            return load_json(text)
         if path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            return yaml.safe_load(text)
+            return load_yaml(text)  # refuses a key written twice (PyYAML would keep the last)
     except Exception as exc:  # parser errors differ by format; all mean the same to the user
         raise ConfigError(f"cannot parse config file {str(path)!r}: {exc}") from exc
     raise ConfigError(f"config file {str(path)!r}: unknown format {path.suffix!r}; use .yaml, .yml, .toml or .json")
