@@ -90,8 +90,9 @@ def test_library_entry_points_name_the_extra(monkeypatch):
     code = "import sys; sys.modules['torch'] = None; import mixlab; mixlab.pretrain"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines()[-1] == ("mixlab.errors.MissingDependencyError: mixlab.pretrain needs torch, "
-                                                    "which is not installed: pip install 'mixlab[torch]'")
+    assert done.stderr.strip().splitlines()[-1] == (
+        "mixlab.errors.MissingDependencyError: mixlab.pretrain needs torch, which is not installed: "
+        "pip install 'mixlab[torch]'")
     assert mixlab.MissingDependencyError is MissingDependencyError
 
 
