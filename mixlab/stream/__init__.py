@@ -49,9 +49,15 @@ chunk is redone one example at a time through ``Task.format``, so the ``DataErro
 exact position of the bad row, after every example before it (formatters are then called twice
 for that chunk: keep them pure).
 
+Weights that change: ``set_probabilities(weights, at_position)`` makes the probabilities a step
+function of the global position (never changing a position already served); a block with a change
+inside is drawn piece by piece, each piece through the CDF of the weights in force there, and the
+counts carry over (see :mod:`mixlab.stream.schedule`).
+
 Resume: ``state_dict()`` holds a :mod:`mixlab.resumable` header (kind ``"mixlab.stream"``,
-version :data:`STATE_VERSION`), the block index, the offset in the block and the per-task counts
-at the block's start (O(#tasks) numbers, constant as the stream advances). ``load_state_dict``
+version :data:`STATE_VERSION`), the block index, the offset in the block, the per-task counts
+at the block's start and the weights in force there, plus the weight changes after it
+(O(#tasks) numbers per change still ahead, constant as the stream advances). ``load_state_dict``
 re-plans that block and continues right after the last example served: resume is exact (the tail
 is identical, nothing is replayed or skipped) in every case, for every policy, across epoch and
 block boundaries. It is refused (``ResumeError``) when the state belongs to another mixture

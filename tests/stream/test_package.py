@@ -14,7 +14,7 @@ PACKAGE = Path(mixlab.stream.__file__).parent
 def test_public_names():
     from mixlab.stream import BLOCK_SIZE, EXHAUSTION, STATE_VERSION, MixtureStream
 
-    assert (BLOCK_SIZE, EXHAUSTION, STATE_VERSION) == (4096, ("repeat", "first", "all"), 3)
+    assert (BLOCK_SIZE, EXHAUSTION, STATE_VERSION) == (4096, ("repeat", "first", "all"), 4)
     assert MixtureStream.__module__ == "mixlab.stream.mixture_stream"
 
 

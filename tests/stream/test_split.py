@@ -40,7 +40,7 @@ def test_train_is_the_default_and_split_is_in_the_state():
     assert take(mix.stream(seed=4).schedule(), 40) == take(mix.stream(seed=4, split="train").schedule(), 40)
     stream = mix.stream(seed=4, split="validation")
     assert stream.state_dict()["split"] == "validation" and stream.state_dict()["kind"] == "mixlab.stream"
-    assert stream.state_dict()["version"] == 3
+    assert stream.state_dict()["version"] == 4
     assert "split='validation'" in repr(stream)
 
 
@@ -58,7 +58,7 @@ def test_refuses_resume_across_splits():
         split_mix().stream(seed=1, split="validation").load_state_dict(state)
     with pytest.raises(ResumeError, match=r"state of a 'mixlab.text.batches' cannot resume a mixlab.stream"):
         split_mix().stream(seed=1).load_state_dict({**state, "kind": "mixlab.text.batches"})
-    with pytest.raises(ResumeError, match=r"mixlab.stream state has version 2, this mixlab reads version 3"):
+    with pytest.raises(ResumeError, match=r"mixlab.stream state has version 2, this mixlab reads version 4"):
         split_mix().stream(seed=1).load_state_dict({**state, "version": 2})
 
 

@@ -178,7 +178,7 @@ def test_refuses_mismatched_state():
     other = Mixture.of([(TINY[0], 1.0), (TINY[1], 2.0), (TINY[2], 4.0)], name="tiny")
     with pytest.raises(ResumeError, match=r"saved mixture_fingerprint"):
         other.stream(seed=1).load_state_dict(state)
-    with pytest.raises(ResumeError, match=r"mixlab.stream state has version 0, this mixlab reads version 3"):
+    with pytest.raises(ResumeError, match=r"mixlab.stream state has version 0, this mixlab reads version 4"):
         tiny_mix().stream(seed=1).load_state_dict({**state, "version": 0})
 
 
