@@ -60,6 +60,8 @@ _LAZY: dict[str, str] = {
     "batches": "mixlab.text",
     # affinity
     "affinity": "mixlab.affinity",
+    # mixture search from results (RegMix, mixing laws)
+    "search": "mixlab.search",
     # reports
     "report": "mixlab.report",
     # training

@@ -32,7 +32,8 @@ def average_gain(graph: nx.DiGraph) -> dict[str, float]:
 
     ``avg(i) = 100 * mean_{j != i} (M[i][j] - A[j]) / A[j]`` with ``A[j] = mean_{k != j} M[k][j]``,
     the column mean over all sources except j itself (Table 2's "AVG\\diag" row); baselines do
-    not enter. For a gradient graph (``kind == "gradient"``) the scores already are gains, so
+    not enter. For a gradient or influence graph (``kind`` ``"gradient"`` or ``"influence"``, see
+    :class:`~mixlab.affinity.influence.InfluenceMatrix`) the scores already are gains, so
     ``avg(i) = 100 * mean_{j != i} M[i][j]``. Sources without outgoing edges are left out.
 
     >>> from mixlab.affinity.graph import transfer_graph
@@ -43,7 +44,7 @@ def average_gain(graph: nx.DiGraph) -> dict[str, float]:
     {'X': 20.0, 'Y': 0.0, 'Z': -10.0}
     """
     names, matrix = score_matrix(graph)
-    if graph.graph.get("kind") == "gradient":
+    if graph.graph.get("kind") in ("gradient", "influence"):
         relative = matrix
     else:
         counts = np.isfinite(matrix).sum(axis=0)

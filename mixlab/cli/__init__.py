@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mixtures": ("mixlab.cli.mixtures", "list named mixtures"),
     "rates": ("mixlab.cli.rates", "show a mixture's rates per task and family"),
     "affinity": ("mixlab.cli.affinity", "analyse a task-transfer results table"),
+    "search": ("mixlab.cli.search", "fit a regression to a sweep's results and propose a mixture"),
     "train": ("mixlab.cli.train", "pre-train a T5 model on a mixture"),
     "report": ("mixlab.cli.report", "write an HTML report of a run folder"),
     "eval": ("mixlab.cli.eval", "decode a split with a run's model and score it with the task metrics"),
