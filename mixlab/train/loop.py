@@ -16,6 +16,7 @@ import logging
 import math
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,13 @@ from mixlab.train.data_factory import DataFactory, build_data
 from mixlab.train.loss import compute_loss, muppet_weights
 from mixlab.train.metrics import MetricsLog
 from mixlab.train.model import T5_VOCAB_SIZE, PackedT5, build_model
-from mixlab.train.schedule import RsqrtSchedule
+from mixlab.train.schedule import make_schedule
 
 log = logging.getLogger(__name__)
 
 MODEL_KEYS = ("input_ids", "encoder_segment_ids", "decoder_input_ids", "decoder_segment_ids")
+#: called after every step as ``hook(trainer)``; a dict it returns is written to metrics.jsonl with the step
+StepHook = Callable[["Trainer"], "dict[str, Any] | None"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,8 +55,11 @@ class TrainResult:
 
 def train(config: PretrainConfig, *, out_dir: str | Path | None = None, steps: int | None = None,
           resume: bool = False, backend: Backend | None = None, data: DataFactory | None = None,
-          registry: Any = None, progress: bool = True) -> TrainResult:
+          registry: Any = None, progress: bool = True, hooks: Sequence[StepHook] = ()) -> TrainResult:
     """Run (or resume) training as ``config`` says; ``out_dir``/``steps`` override the config's.
+
+    ``hooks`` run after every step (after the teacher-forced eval, before the checkpoint); what they return
+    goes to ``metrics.jsonl`` (``mixlab.finetune`` evaluates with task metrics and keeps the best model so).
 
     ``data(config, backend, vocab_size, split)`` may replace the default data sources (the mixture's
     stream through ``mixlab.text.batches``); see :mod:`mixlab.train.data_factory`.
@@ -64,7 +70,7 @@ def train(config: PretrainConfig, *, out_dir: str | Path | None = None, steps: i
     backend = backend or get_backend(config.backend.name, **config.backend.options())
     backend.setup()
     try:
-        trainer = Trainer(config, backend, data=data or build_data, registry=registry)
+        trainer = Trainer(config, backend, data=data or build_data, registry=registry, hooks=hooks)
         return trainer.fit(resume=resume, progress=progress)
     finally:
         if owned:
@@ -74,8 +80,9 @@ def train(config: PretrainConfig, *, out_dir: str | Path | None = None, steps: i
 class Trainer:
     """One run's objects: data, model, optimizer, schedule, checkpoints, metrics."""
 
-    def __init__(self, config: PretrainConfig, backend: Backend, *, data: DataFactory, registry: Any = None) -> None:
-        self.config, self.backend = config, backend
+    def __init__(self, config: PretrainConfig, backend: Backend, *, data: DataFactory, registry: Any = None,
+                 hooks: Sequence[StepHook] = ()) -> None:
+        self.config, self.backend, self.hooks = config, backend, tuple(hooks)
         self.out_dir = Path(config.out_dir)
         tokenizer = _load_tokenizer(config.tokenizer)
         self.vocab_size = config.model.vocab_size or (tokenizer.vocab_size if tokenizer else T5_VOCAB_SIZE)
@@ -95,7 +102,8 @@ class Trainer:
         if config.init_from:
             self._init_weights(t5, config.init_from)
         self.model = backend.prepare_model(PackedT5(t5))
-        self.schedule = RsqrtSchedule(base_lr=config.learning_rate, warmup_steps=config.warmup_steps)
+        self.schedule = make_schedule(config.lr_schedule, base_lr=config.learning_rate,
+                                      warmup_steps=config.warmup_steps)
         self.lr = torch.tensor(self.schedule(0), dtype=torch.float32, device=backend.device)
         self.optimizer = Adafactor(self.model.parameters(), lr=self.lr)
         weights = None
@@ -212,6 +220,11 @@ class Trainer:
                     bar.set_postfix(loss=f"{last['loss']:.4f}")
                 if self.eval_source is not None and self.step % config.eval_interval == 0:
                     last = {**last, **self._evaluate()}
+                for hook in self.hooks:
+                    extra = hook(self)
+                    if extra:
+                        self.metrics.write({"step": self.step, **extra})
+                        last = {**last, **extra}
                 interval = config.checkpoint_interval
                 if (interval and self.step % interval == 0) or self.step == config.steps:
                     saved = self._save()

@@ -33,3 +33,33 @@ class RsqrtSchedule:
         """The same value from a step tensor, with tensor ops only (no host sync)."""
         clamped = torch.clamp(step.float(), min=float(self.warmup_steps))
         return self.base_lr * math.sqrt(self.warmup_steps) * torch.rsqrt(clamped)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConstantSchedule:
+    """``lr(step) = base_lr`` at every step (ExT5 fine-tuning: a constant learning rate).
+
+    >>> ConstantSchedule(base_lr=0.001)(5_000)
+    0.001
+    """
+
+    base_lr: float
+
+    def __post_init__(self) -> None:
+        if self.base_lr <= 0:
+            raise ValueError(f"ConstantSchedule needs base_lr > 0; got base_lr={self.base_lr}")
+
+    def __call__(self, step: int) -> float:
+        return self.base_lr
+
+    def tensor(self, step: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(step, self.base_lr, dtype=torch.float32)
+
+
+def make_schedule(name: str, *, base_lr: float, warmup_steps: int) -> RsqrtSchedule | ConstantSchedule:
+    """The schedule a config's ``lr_schedule`` names: ``"rsqrt"`` or ``"constant"`` (which ignores warmup)."""
+    if name == "rsqrt":
+        return RsqrtSchedule(base_lr=base_lr, warmup_steps=warmup_steps)
+    if name == "constant":
+        return ConstantSchedule(base_lr=base_lr)
+    raise ValueError(f"unknown learning-rate schedule {name!r}; choose 'rsqrt' or 'constant'")
