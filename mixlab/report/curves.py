@@ -36,6 +36,8 @@ class Leaf:
     version: str
     plugin: str
     num_capped: float | None = None  # manifests from before mixlab recorded it lack it
+    cap: float | None = None  # the task's own cap (None: uncapped), when the manifest records it
+    cap_recorded: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,7 +127,8 @@ def leaves_of(manifest: Mapping[str, Any] | None) -> list[Leaf]:
         size = number(entry.get("num_examples", entry.get("num_train")))
         leaves.append(Leaf(task=name, family=str(entry.get("family") or "(none)"), rate=rate,
                            num_examples=None if size is None else int(size), version=str(entry.get("version") or ""),
-                           plugin=_plugin_label(entry.get("plugin")), num_capped=number(entry.get("num_capped"))))
+                           plugin=_plugin_label(entry.get("plugin")), num_capped=number(entry.get("num_capped")),
+                           cap=number(entry.get("cap")), cap_recorded="cap" in entry))
     return sorted(leaves, key=lambda leaf: leaf.task)
 
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mixlab.report.curves import Curve, Leaf
+from mixlab.report.curves import Curve
 
 DPI = 110
 #: above this many curves a line plot drops its legend (the tables carry the numbers)
@@ -22,8 +22,6 @@ MAX_LEGEND = 20
 MAX_SINGLE_PANEL = 12
 #: small-multiple panels per row
 PANELS_PER_ROW = 4
-#: families get colours from this qualitative palette, in sorted order
-PALETTE = "tab10"
 
 
 def new_figure(width: float, height: float) -> Any:
@@ -50,59 +48,11 @@ def to_data_uri(fig: Any) -> str:
 
 
 def family_colours(families: Sequence[str]) -> dict[str, Any]:
-    """A stable colour per family (sorted order, cycling the palette)."""
-    from matplotlib import colormaps
+    """A stable colour-blind-safe colour per family, in the given order (the rates figure's palette:
+    :func:`mixlab.samplers.plot.family_colours`)."""
+    from mixlab.samplers.plot import family_colours as colours
 
-    names = sorted(set(families))
-    cmap = colormaps[PALETTE if len(names) <= 10 else "tab20"]
-    return {family: cmap(i % cmap.N) for i, family in enumerate(names)}
-
-
-def mixture_figure(leaves: Sequence[Leaf], cap: float | None = None) -> Any:
-    """ExT5-Figure-1 style: task sizes (log scale, sorted, coloured by family), the cap, and the rates."""
-    ordered = sorted(leaves, key=lambda leaf: (-(leaf.num_examples or 0), -leaf.rate, leaf.task))
-    colours = family_colours([leaf.family for leaf in ordered])
-    fig = new_figure(11, 4.6)
-    ax = fig.add_subplot()
-    x = list(range(len(ordered)))
-    have_sizes = any(leaf.num_examples for leaf in ordered)
-    rate_ax = ax.twinx() if have_sizes else ax
-    if have_sizes:
-        sizes = [leaf.num_examples or 0 for leaf in ordered]
-        ax.bar(x, sizes, color=[colours[leaf.family] for leaf in ordered], width=0.85, alpha=0.85)
-        ax.set_yscale("log")
-        positive = [s for s in sizes if s > 0]
-        ax.set_ylim(10 ** math.floor(math.log10(min(positive))), max(max(positive), cap or 0) * 1.6)
-        ax.set_ylabel("training examples (log scale)")
-        if cap:
-            ax.axhline(cap, color="#c0392b", linestyle="--", linewidth=1.4)
-            ax.annotate(f"cap K = {cap:,.0f}", xy=(len(x) - 0.5, cap), xytext=(0, 4), textcoords="offset points",
-                        ha="right", va="bottom", color="#c0392b", fontsize=9)
-    rates = [100 * leaf.rate for leaf in ordered]
-    rate_ax.plot(x, rates, color="black", marker="o", markersize=3 if len(x) > 30 else 5, linewidth=1.2)
-    rate_ax.set_ylabel("mixing rate (%)")
-    rate_ax.set_ylim(0, max(rates, default=1) * 1.15 or 1)
-    ax.set_xlim(-0.6, len(x) - 0.4)
-    ax.set_xlabel(f"{len(x)} tasks, sorted by size" if have_sizes else f"{len(x)} tasks, sorted by rate")
-    if len(x) <= 40:
-        ax.set_xticks(x, [leaf.task.split("/")[-1] for leaf in ordered], rotation=60, ha="right", fontsize=8)
-    else:
-        ax.set_xticks([])
-    _family_legend(ax, colours, with_rates=True, with_cap=bool(have_sizes and cap))
-    ax.set_title("Mixture: task sizes and resulting rates", loc="left", fontsize=11)
-    return fig
-
-
-def _family_legend(ax: Any, colours: Mapping[str, Any], *, with_rates: bool, with_cap: bool) -> None:
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    handles: list[Any] = [Patch(color=c, label=f) for f, c in colours.items()]
-    if with_cap:
-        handles.append(Line2D([], [], color="#c0392b", linestyle="--", label="cap"))
-    if with_rates:
-        handles.append(Line2D([], [], color="black", marker="o", label="rate (right axis)"))
-    ax.legend(handles=handles, fontsize=8, ncols=min(4, len(handles)), loc="upper right", framealpha=0.9)
+    return colours(families)
 
 
 def training_figure(loss: Curve, lr: Curve, throughput: Curve, eval_loss: Curve | None = None) -> Any:
@@ -129,13 +79,12 @@ def training_figure(loss: Curve, lr: Curve, throughput: Curve, eval_loss: Curve 
 
 def curves_figure(curves: Mapping[str, Curve], title: str, colours: Mapping[str, Any] | None = None) -> Any:
     """Loss curves for several tasks or families on one axis (legend only up to ``MAX_LEGEND`` curves)."""
-    from matplotlib import colormaps
+    from mixlab.samplers.plot import FAMILY_PALETTE
 
     fig = new_figure(11, 4.0)
     ax = fig.add_subplot()
-    cmap = colormaps["tab10" if len(curves) <= 10 else "tab20"]
     for i, (name, curve) in enumerate(curves.items()):
-        colour = (colours or {}).get(name, cmap(i % cmap.N))
+        colour = (colours or {}).get(name, FAMILY_PALETTE[i % len(FAMILY_PALETTE)])
         _plot_curve(ax, curve, colour, name, many=len(curves) > MAX_LEGEND)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
@@ -148,7 +97,7 @@ def curves_figure(curves: Mapping[str, Curve], title: str, colours: Mapping[str,
 
 def family_panels_figure(curves: Mapping[str, Curve], family_of: Mapping[str, str]) -> Any:
     """Per-task loss curves as small multiples, one panel per family (tasks without a family go to "other")."""
-    from matplotlib import colormaps
+    from mixlab.samplers.plot import FAMILY_PALETTE
 
     groups: dict[str, dict[str, Curve]] = {}
     for task, curve in curves.items():
@@ -156,11 +105,11 @@ def family_panels_figure(curves: Mapping[str, Curve], family_of: Mapping[str, st
     num_rows = math.ceil(len(groups) / PANELS_PER_ROW)
     fig = new_figure(11, 0.4 + 2.3 * num_rows)
     axes = fig.subplots(num_rows, PANELS_PER_ROW, sharex=True, sharey=True, squeeze=False).ravel()
-    cmap = colormaps["tab10"]
     for ax, (family, members) in zip(axes, sorted(groups.items()), strict=False):  # spare axes are switched off
         for i, curve in enumerate(members.values()):
             smooth = smoothed(curve.values)
-            ax.plot(curve.steps, curve.values if smooth is None else smooth, color=cmap(i % cmap.N), linewidth=1.0)
+            colour = FAMILY_PALETTE[i % len(FAMILY_PALETTE)]
+            ax.plot(curve.steps, curve.values if smooth is None else smooth, color=colour, linewidth=1.0)
         ax.set_title(f"{family} ({len(members)})", loc="left", fontsize=9)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=8)

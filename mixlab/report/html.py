@@ -30,7 +30,11 @@ h3 { margin: 20px 0 8px; font-size: 16px; color: #2b3445; }
 figure { margin: 10px 0 16px; }
 .cols figure { margin-top: 16px; }
 figure img { max-width: 100%; height: auto; display: block; border: 1px solid var(--line); border-radius: 6px; }
+figure.full img { width: 100%; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
+p.small { color: var(--muted); font-size: 13px; margin: 2px 0 8px; }
+p.info { background: #eef3fb; border-left: 4px solid var(--accent); padding: 8px 12px; margin: 8px 0;
+         border-radius: 4px; font-size: 14px; }
 table { border-collapse: collapse; font-size: 13.5px; margin: 6px 0 10px; }
 th, td { padding: 4px 12px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 th { background: #eef1f6; font-weight: 600; position: sticky; top: 0; }
@@ -65,9 +69,11 @@ def code_note(text: str, detail: str) -> str:
     return f'<div class="note">{esc(text)}<pre>{esc(detail)}</pre></div>'
 
 
-def figure(uri: str, alt: str, caption: str = "") -> str:
+def figure(uri: str, alt: str, caption: str = "", *, full: bool = False) -> str:
+    """An embedded image; ``full`` stretches it across the page's width."""
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
-    return f'<figure><img src="{uri}" alt="{esc(alt)}">{cap}</figure>'
+    cls = ' class="full"' if full else ""
+    return f'<figure{cls}><img src="{uri}" alt="{esc(alt)}">{cap}</figure>'
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric: Sequence[int] = (),

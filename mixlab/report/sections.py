@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mixlab.report import curves as cv
-from mixlab.report import figures
+from mixlab.report import figures, resolved
 from mixlab.report.html import cards, esc, figure, note, table
 from mixlab.run_folder import Run
 from mixlab.samplers import plot
@@ -22,6 +22,8 @@ NUM_THROUGHPUT_LOGS = 10
 #: environment keys shown first, in this order (others follow sorted)
 ENV_ORDER = ("python", "torch", "transformers", "mixlab", "platform", "device", "backend", "world_size",
              "git_commit", "git_dirty", "hostname", "started_at", "argv")
+#: env.json keys the trainer records about the model: shown in the Model table, not the environment's
+MODEL_ENV_KEYS = ("model", "num_parameters")
 
 
 def fmt_rate(probability: float) -> str:
@@ -68,7 +70,24 @@ def summary(run: Run, leaves: Sequence[cv.Leaf]) -> str:
         ("families", str(len({leaf.family for leaf in leaves})) if leaves else "not available"),
         ("checkpoints", str(len(run.checkpoints))),
     ]
+    count = resolved.resolve(run).num_parameters
+    items.insert(1, ("parameters", resolved.fmt_count(count) if count is not None else "not available"))
     return cards(items)
+
+
+def mixture_part(report: Any) -> str:
+    """The mixture part of the page (``SECTIONS`` entry): :func:`mixture_section`."""
+    return mixture_section(report.run, report.leaves)
+
+
+def training_part(report: Any) -> str:
+    """The training part of the page (``SECTIONS`` entry): :func:`training_section`."""
+    return training_section(report.run, report.leaves)
+
+
+def config_part(report: Any) -> str:
+    """The config part of the page (``SECTIONS`` entry): :func:`config_section`."""
+    return config_section(report.run)
 
 
 def mixture_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
@@ -85,40 +104,69 @@ def mixture_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
     if not any(leaf.num_examples for leaf in leaves):
         parts.append(note("Task sizes not available (the manifest has no num_examples): the plot shows rates only."))
     rates_figure = figure(_mixture_plot(leaves, cap, mixture_name(run) or ""), "mixture rates",
-                  "Tasks sorted by training-set size (bars, log scale), the rate cap "
-                  "(dashed) and the resulting mixing rates (dots, right axis)."
-                  + ("" if cap else " No cap in the mixture spec."))
+                          "Supervised tasks grouped and coloured by family: training-set sizes (log scale) with the "
+                          "cap (dashed) over the tasks it applies to, and sampling rates; the bar on the right "
+                          "splits all examples into the self-supervised part and each family."
+                          + ("" if cap else " No cap in the mixture spec."), full=True)
     task_last = {t: c.last for t, c in cv.task_curves(run.metrics).items()}
     family_last = {f: c.last for f, c in cv.family_curves(run.metrics, leaves).items()}
     family_rows = [(f, n, fmt_rate(rate), fmt_loss(family_last.get(f)))
                    for f, (n, rate) in cv.family_rates(leaves).items()]
     task_rows = [(leaf.task, leaf.family, fmt_int(leaf.num_examples), fmt_rate(leaf.rate),
                   fmt_loss(task_last.get(leaf.task)), leaf.version, leaf.plugin) for leaf in leaves]
-    parts.append(f'<div class="cols"><div class="wide">{rates_figure}</div><div><h3>Rates per family</h3>'
+    parts.append(rates_figure + '<div class="cols"><div><h3>Rates per family</h3>'
                  + table(("family", "tasks", "rate", "final loss"), family_rows, numeric=(1, 2, 3),
                          table_id="family-rates")
-                 + "</div></div><h3>Rates per task</h3>"
+                 + "</div><div><h3>Rates per task</h3>"
                  + table(("task", "family", "train examples", "rate", "final loss", "version", "plugin"), task_rows,
-                         numeric=(2, 3, 4), scroll=len(task_rows) > 20, table_id="task-rates"))
+                         numeric=(2, 3, 4), scroll=len(task_rows) > 20, table_id="task-rates") + "</div></div>")
     return "\n".join(parts)
 
 
 def _mixture_plot(leaves: Sequence[cv.Leaf], cap: float | None, name: str) -> str:
     """A data URI of ``mixlab rates --plot``'s figure (:func:`mixlab.samplers.plot.plot_rates`) for the
-    manifest's leaves; our own :func:`figures.mixture_figure` when the manifest has no task sizes.
-    A leaf's capped size is the manifest's ``num_capped``, else ``min(num_examples, cap)``."""
-    if not all(leaf.num_examples for leaf in leaves):
-        return figures.to_data_uri(figures.mixture_figure(leaves, cap))
-    rows = [{"task": leaf.task, "family": leaf.family, "num_examples": leaf.num_examples,
-             "num_capped": _capped(leaf, cap), "rate": leaf.rate} for leaf in leaves]
+    manifest's leaves. A leaf's capped size is the manifest's ``num_capped``, else ``min(num_examples, cap)``;
+    its own cap is passed on when the manifest records it (the cap line then skips uncapped tasks)."""
+    rows = []
+    for leaf in leaves:
+        row = {"task": leaf.task, "family": leaf.family, "num_examples": leaf.num_examples,
+               "num_capped": _capped(leaf, cap), "rate": leaf.rate}
+        rows.append({**row, "cap": leaf.cap} if leaf.cap_recorded else row)
     return figures.to_data_uri(plot.plot_rates(rows, cap=cap, title=f"mixture {name}: {len(rows)} tasks"))
 
 
-def _capped(leaf: cv.Leaf, cap: float | None) -> float:
+def _config_rows(config: Mapping[str, Any], found: resolved.Resolved) -> list[tuple[str, str]]:
+    """The config's settings, a null one shown resolved; then resolved values the config has no key for."""
+    rows = [(key, found.shown(key, None if value == "null" else value) or value) for key, value in flatten(config)]
+    given = {key for key, _ in rows}
+    return rows + [(key, found.shown(key, None) or "") for key in found.values if key not in given]
+
+
+def _family_order(leaves: Sequence[cv.Leaf]) -> list[str]:
+    """Families by total rate, largest first: the rates figure's order, so both figures colour alike."""
+    return plot.family_order({"family": leaf.family, "rate": leaf.rate} for leaf in leaves)
+
+
+def _model_table(found: resolved.Resolved) -> str:
+    """The model's resolved shape, vocabulary and parameter count."""
+    keys = [f"model.{k}" for k in (*resolved.SHAPE_KEYS, "vocab_size")]
+    rows = [(key.removeprefix("model."), found.shown(key, None)) for key in keys if key in found.values]
+    if found.num_parameters is not None:
+        rows.append(("parameters", f"{found.num_parameters:,} ({resolved.fmt_count(found.num_parameters)}; "
+                                   f"{found.parameters_source})"))
+    if not rows:
+        return "<h3>Model</h3>" + note("Model not available: the run recorded no model (no env.json model entry, "
+                                       "and no model preset in the config).")
+    return "<h3>Model</h3>" + table(("item", "value"), rows, table_id="model")
+
+
+def _capped(leaf: cv.Leaf, cap: float | None) -> float | None:
     if leaf.num_capped is not None:
         return leaf.num_capped
-    assert leaf.num_examples is not None  # the caller plots sizes only when every leaf has one
-    return float(min(leaf.num_examples, cap) if cap else leaf.num_examples)
+    if leaf.num_examples is None:
+        return None
+    own = leaf.cap if leaf.cap_recorded else cap
+    return float(min(leaf.num_examples, own) if own else leaf.num_examples)
 
 
 def training_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
@@ -160,7 +208,7 @@ def training_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:
     parts.append("<h3>Loss per family</h3>")
     families = cv.family_curves(run.metrics, leaves)
     if families:
-        colours = figures.family_colours([leaf.family for leaf in leaves])
+        colours = plot.family_colours(_family_order(leaves))
         weighting = ("target-token" if any(isinstance(r.get(k), Mapping) for r in run.metrics
                                            for k in cv.TASK_TOKEN_KEYS) else "mixture-rate")
         parts.append(figure(figures.to_data_uri(figures.curves_figure(families, "loss per family", colours)),
@@ -185,20 +233,27 @@ def flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def config_section(run: Run) -> str:
-    """The config as a key/value table, the recorded environment, and the checkpoints."""
+    """The config as a key/value table (null settings shown resolved, with where the value came from), the
+    model and its parameter count, the recorded environment, and the checkpoints."""
     source = f" <small>({esc(run.config_file)})</small>" if run.config_file else ""
     parts = ['<div class="cols"><div>', f"<h3>Configuration{source}</h3>"]
+    found = resolved.resolve(run)
     if run.config is None:
         parts.append(note(f"Config not available: {run.notes.get('config', 'no config')}."))
     else:
-        parts.append(table(("setting", "value"), flatten(run.config), table_id="config"))
+        parts.append(table(("setting", "value"), _config_rows(run.config, found), table_id="config"))
+        if any(value == "null" and key in found.values for key, value in flatten(run.config)):
+            parts.append('<p class="small">Settings the config leaves null are shown as the run resolved '
+                         "them, with where the value came from in brackets.</p>")
+    parts.append(_model_table(found))
     parts.append("</div><div>")
     parts.append("<h3>Environment</h3>")
     if run.env is None:
         parts.append(note(f"Environment not available: {run.notes.get('env', 'no env.json')}."))
     else:
-        keys = [k for k in ENV_ORDER if k in run.env] + sorted(k for k in run.env if k not in ENV_ORDER)
-        parts.append(table(("item", "value"), [row for k in keys for row in flatten(run.env[k], k)], table_id="env"))
+        order = [k for k in ENV_ORDER if k in run.env] + sorted(k for k in run.env if k not in ENV_ORDER
+                                                                 and k not in MODEL_ENV_KEYS)
+        parts.append(table(("item", "value"), [row for k in order for row in flatten(run.env[k], k)], table_id="env"))
     parts.append("</div></div>")
     parts.append("<h3>Checkpoints</h3>")
     if not run.checkpoints:

@@ -35,7 +35,7 @@ from mixlab.train.data import BatchSource, Prefetcher, as_source, with_states
 from mixlab.train.data_factory import DataFactory, build_data
 from mixlab.train.loss import compute_loss, muppet_weights
 from mixlab.train.metrics import MetricsLog
-from mixlab.train.model import T5_VOCAB_SIZE, PackedT5, build_model
+from mixlab.train.model import T5_VOCAB_SIZE, PackedT5, build_model, count_parameters
 from mixlab.train.schedule import make_schedule
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ class Trainer:
             self.eval_source = None if found is None else as_source(found, "data factory (eval split)")
         self.task_names = list(self.source.task_names)
         t5 = build_model(config.model.shape, self.vocab_size, seed=config.seed, dropout_rate=config.model.dropout_rate)
+        self.num_parameters = count_parameters(t5)  # before the backend wraps or shards it (env.json, the report)
         if config.init_from:
             self._init_weights(t5, config.init_from)
         self.model = backend.prepare_model(PackedT5(t5))
@@ -171,7 +172,10 @@ class Trainer:
         if mixture is not None:
             mixture.write_manifest(folder.mixture_manifest)
         write_environment(self.out_dir, device=str(self.backend.device), backend=self.backend.name,
-                          world_size=self.backend.world_size, precision=self.backend.precision)
+                          world_size=self.backend.world_size, precision=self.backend.precision,
+                          model={"preset": self.config.model.preset, **self.config.model.shape,
+                                 "vocab_size": self.vocab_size},
+                          num_parameters=self.num_parameters)
 
     # -- the loop ------------------------------------------------------------------------------
     def _train_step(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:

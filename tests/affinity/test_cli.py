@@ -48,7 +48,7 @@ def test_plot_is_a_png_and_graphml_loads(tmp_path, capsys):
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
-    assert (width, height) == (1560, 720) and len(data) > 50_000
+    assert (width, height) == (1820, 858) and len(data) > 50_000  # 14 x 6.6 inches at 130 dpi
     graph = nx.read_graphml(graphml)
     assert graph.number_of_nodes() == 8 and graph.number_of_edges() == 56
     assert graph.edges["SUM", "CBQA"]["score"] == 7.84

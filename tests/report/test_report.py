@@ -71,7 +71,8 @@ def test_summary_cards(full):
     cards = dict(re.findall(r'<div class="k">(.*?)</div><div class="v">(.*?)</div>', page))
     final = {t: task_loss(t, 40) for t in TASKS}
     final_loss = (50 * final["toy/nli_a"] + 20 * final["toy/nli_b"] + 30 * final["toy/sum"]) / 100
-    assert cards == {"mixture": "toy-mix", "steps": "40", "final loss": f"{final_loss:.4f}",
+    assert cards == {"mixture": "toy-mix", "parameters": "not available", "steps": "40",
+                     "final loss": f"{final_loss:.4f}",
                      "tokens / s": "1,031",  # mean of 1000 + step over the last 10 logs (steps 22..40)
                      "tasks": "3", "families": "2", "checkpoints": "3"}
     assert "<h1>Run report: toy-run</h1>" in page
