@@ -70,6 +70,7 @@ METRIC_KEYS: dict[str, str] = {
     "data_share": "share of wall time spent waiting for the input pipeline",
     "data": "this process's data counters (num_bad_rows, num_truncated, ...), when the source keeps them",
     "batch_digests": "a short hash of each step's batch (log_batch_digest: true)",
+    "task_weights": "task -> probability the training data is drawn with now (changes under a schedule or policy)",
     "eval_loss": "eval record: cross-entropy over the eval batches' target tokens",
     "eval_accuracy": "eval record: share of eval target tokens predicted exactly",
     "eval_task_loss": "eval record: task -> mean cross-entropy over its eval target tokens",

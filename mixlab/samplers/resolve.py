@@ -25,6 +25,7 @@ from mixlab.errors import ConfigError, MixtureSpecError, TaskNotFoundError
 from mixlab.registry import Registry
 from mixlab.registry.task import Task
 from mixlab.samplers.mixture import Mixture
+from mixlab.samplers.mixture_schedule import scheduled_mixture
 from mixlab.samplers.named import list_mixtures, load_named_spec
 from mixlab.samplers.spec import MixtureSpec, TaskSelector, spec_path
 from mixlab.samplers.strategies import KINDS, parameters
@@ -167,6 +168,9 @@ class _Resolution:
                     assert component.mixture is not None
                     parts.append((self._sub(component.mixture, stack, base, where), component.weight))
             mix = Mixture.of(parts, name=spec.name)
+        elif spec.schedule is not None:  # the description records the stages with their resolved weights
+            stages = [(st.step, st.ramp, st.every, self._sub(st.mixture, stack, base, where)) for st in spec.schedule]
+            return scheduled_mixture(spec.name, stages).with_provenance(self.registry)
         else:
             assert spec.rmix is not None
             r = spec.rmix
@@ -189,8 +193,14 @@ class _Resolution:
 
     def _sub(self, ref: str | MixtureSpec, stack: tuple[str, ...], base: Path | None, referrer: str) -> Mixture:
         if isinstance(ref, MixtureSpec):  # inline: its own references are relative to the same folder
-            return self.spec(ref, stack, base, referrer)
-        return self.reference(ref, stack, base, referrer)
+            mix = self.spec(ref, stack, base, referrer)
+        else:
+            mix = self.reference(ref, stack, base, referrer)
+        if "schedule" in mix.description:  # its weights change over steps: a part of another mixture cannot follow
+            raise MixtureSpecError(f"{referrer} uses mixture {mix.name!r}, whose weights follow a schedule; a "
+                                   f"scheduled mixture can only be used on its own (its stages change over training "
+                                   f"steps); fix: use one of its stages' mixtures, or schedule the outer mixture")
+        return mix
 
     def _side(self, ref: str | MixtureSpec, stack: tuple[str, ...], base: Path | None,
               referrer: str) -> Task | Mixture:

@@ -10,7 +10,9 @@ Exactly one of three shapes:
   ``strategy`` (``{kind: proportional, cap: 300000}``; see :mod:`mixlab.samplers.strategies`);
 * ``components``: ``[{task: name, weight: w} | {mixture: name, path or inline spec, weight: w}]``;
 * ``rmix``: ``{self_supervised: ..., supervised: ..., R: 2, unit: examples}`` where each side is a
-  task name, a named mixture, or an inline spec.
+  task name, a named mixture, or an inline spec;
+* ``schedule``: ``[{step: 0, mixture: ...}, {step: 1000, mixture: ..., ramp: linear, every: 50}]``,
+  weights that change over training steps (see :mod:`mixlab.samplers.mixture_schedule`).
 
 >>> MixtureSpec(name="m", tasks={"collection": "exmix"}, strategy={"kind": "uniform"}).shape
 'strategy'
@@ -42,6 +44,7 @@ _HINTS = {
     "strategy": "write e.g. strategy: {kind: proportional, cap: 300000}",
     "components": "list {task: name, weight: w} or {mixture: name, weight: w} items",
     "rmix": "write rmix: {self_supervised: c4/span_corruption, supervised: exmix, R: 2}",
+    "schedule": "list stages: [{step: 0, mixture: a}, {step: 1000, mixture: b, ramp: linear, every: 50}]",
 }
 
 
@@ -107,6 +110,23 @@ class RMixSpec(_Part):
         return _finite(ratio, "R")
 
 
+class StageSpec(_Part):
+    """A stage of a scheduled mixture: ``mixture``'s weights from ``step`` on; with ``ramp: linear`` they are
+    reached by a straight line from the previous stage's, updated every ``every`` steps."""
+
+    step: int = Field(ge=0)
+    mixture: str | MixtureSpec
+    ramp: Literal["step", "linear"] = "step"
+    every: int | None = Field(default=None, gt=0, description="steps between updates of a linear ramp")
+
+    @model_validator(mode="after")
+    def _every_needs_a_ramp(self) -> StageSpec:
+        if self.every is not None and self.ramp != "linear":
+            raise ValueError(f"every={self.every} does nothing with ramp 'step' (the weights jump at step "
+                             f"{self.step}); fix: remove every, or set ramp: linear")
+        return self
+
+
 class MixtureSpec(Spec):
     """A mixture in plain data; :meth:`build` turns it into a :class:`~mixlab.samplers.Mixture`.
 
@@ -123,6 +143,7 @@ class MixtureSpec(Spec):
     strategy: dict[str, Any] | None = None
     components: list[ComponentSpec] | None = None
     rmix: RMixSpec | None = None
+    schedule: list[StageSpec] | None = None
     _path: Path | None = PrivateAttr(default=None)
 
     @field_validator("strategy", mode="before")
@@ -137,13 +158,16 @@ class MixtureSpec(Spec):
     @model_validator(mode="after")
     def _one_shape(self) -> MixtureSpec:
         shapes = [s for s, on in (("tasks", self.tasks is not None), ("components", self.components is not None),
-                                  ("rmix", self.rmix is not None)) if on]
+                                  ("rmix", self.rmix is not None), ("schedule", self.schedule is not None)) if on]
         if len(shapes) != 1:
-            raise ValueError(f"give exactly one of tasks (+ strategy), components or rmix; got {shapes or 'none'}")
+            raise ValueError(f"give exactly one of tasks (+ strategy), components, rmix or schedule; got "
+                             f"{shapes or 'none'}")
+        if self.schedule is not None:
+            _check_stages(self.schedule)
         if self.tasks is not None and self.strategy is None:
             raise ValueError("tasks need a strategy, e.g. strategy: {kind: proportional, cap: 300000}")
         if self.tasks is None and self.strategy is not None:
-            raise ValueError("strategy applies only to tasks; with components or rmix, drop it")
+            raise ValueError("strategy applies only to tasks; with components, rmix or schedule, drop it")
         if isinstance(self.tasks, list) and not self.tasks:
             raise ValueError("tasks is an empty list; name at least one task")
         if self.components is not None and not self.components:
@@ -152,7 +176,9 @@ class MixtureSpec(Spec):
 
     @property
     def shape(self) -> str:
-        """``"strategy"``, ``"components"`` or ``"rmix"``."""
+        """``"strategy"``, ``"components"``, ``"rmix"`` or ``"schedule"``."""
+        if self.schedule is not None:
+            return "schedule"
         return "strategy" if self.tasks is not None else "components" if self.components is not None else "rmix"
 
     @property
@@ -184,6 +210,17 @@ class MixtureSpec(Spec):
         from mixlab.samplers import resolve_mixture
 
         return resolve_mixture(self, registry=registry, R=R, cap=cap)
+
+
+def _check_stages(stages: list[StageSpec]) -> None:
+    if not stages:
+        raise ValueError("schedule is empty; list at least one stage {step: 0, mixture: ...}")
+    if stages[0].step != 0 or stages[0].ramp != "step":
+        raise ValueError(f"a schedule's first stage holds from step 0 and cannot ramp (got step {stages[0].step}, "
+                         f"ramp {stages[0].ramp!r}); fix: start with {{step: 0, mixture: ...}}")
+    steps = [stage.step for stage in stages]
+    if steps != sorted(set(steps)):
+        raise ValueError(f"schedule stages must have strictly increasing steps, got {steps}; fix: sort them")
 
 
 def spec_path(ref: str, base: Path | None = None) -> Path | None:
@@ -224,5 +261,7 @@ def read_spec_file(path: Path) -> dict[str, Any]:
 
 ComponentSpec.model_rebuild()
 RMixSpec.model_rebuild()
+StageSpec.model_rebuild()
 
-__all__ = ["SPEC_SUFFIXES", "ComponentSpec", "MixtureSpec", "RMixSpec", "TaskSelector", "read_spec_file", "spec_path"]
+__all__ = ["SPEC_SUFFIXES", "ComponentSpec", "MixtureSpec", "RMixSpec", "StageSpec", "TaskSelector", "read_spec_file",
+           "spec_path"]

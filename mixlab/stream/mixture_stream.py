@@ -351,9 +351,15 @@ def _check_arguments(seed: Any, shard: Any, exhaustion: Any, block_size: Any, on
 
 
 def _leaf_probabilities(mixture: Any) -> Mapping[str, float]:
-    """Leaf task name -> probability, sorted by name (``probabilities``, or ``rates`` on older mixtures)."""
+    """Leaf task name -> probability, sorted by name (``probabilities``, or ``rates`` on older mixtures);
+    a scheduled mixture (its description has ``schedule`` stages) starts with its first stage's."""
     probabilities = getattr(mixture, "probabilities", None)
-    return probabilities if isinstance(probabilities, Mapping) else mixture.rates
+    probabilities = probabilities if isinstance(probabilities, Mapping) else mixture.rates
+    stages = (getattr(mixture, "description", None) or {}).get("schedule")
+    if stages:
+        first = stages[0]["probabilities"]
+        return {name: float(first.get(name, 0.0)) for name in probabilities}
+    return probabilities
 
 
 def _split_size(task: Any, split: str, mixture_name: str) -> int:

@@ -98,6 +98,7 @@ class Trainer:
                          split=config.eval_split)
             self.eval_source = None if found is None else as_source(found, "data factory (eval split)")
         self.task_names = list(self.source.task_names)
+        self.mixture_weights = _initial_weights(self.source)  # the target weights in force (logged as task_weights)
         t5 = build_model(config.model.shape, self.vocab_size, seed=config.seed, dropout_rate=config.model.dropout_rate)
         self.num_parameters = count_parameters(t5)  # before the backend wraps or shards it (env.json, the report)
         if config.init_from:
@@ -262,6 +263,8 @@ class Trainer:
         data_stats = getattr(self.source, "stats", None)
         if data_stats:  # this process's counts of skipped / truncated / empty data (see docs/troubleshooting.md)
             record["data"] = dict(data_stats)
+        if self.mixture_weights is not None:  # the weights the data is drawn with now (they change under a policy)
+            record["task_weights"] = dict(self.mixture_weights)
         if self.config.log_batch_digest:
             record["batch_digests"] = list(window.digests)
         self.metrics.write(record)
@@ -360,6 +363,16 @@ def _check_output_sizes(task_names: list[str], sizes: dict[str, int]) -> None:
     if unsized:
         warnings.warn(f"loss_scaling 'muppet': {len(unsized)} task(s) have no output_space_sizes entry and keep "
                       f"weight 1: {', '.join(unsized[:8])}{' ...' if len(unsized) > 8 else ''}", stacklevel=4)
+
+
+def _initial_weights(source: Any) -> dict[str, float] | None:
+    """The leaf probabilities a mixture source starts with (a scheduled mixture's first stage); ``None`` without one."""
+    mixture = getattr(source, "mixture", None)
+    if mixture is None:
+        return None
+    from mixlab.samplers.mixture_schedule import initial_probabilities
+
+    return dict(initial_probabilities(mixture))
 
 
 def _load_tokenizer(path: str | None) -> Any:

@@ -79,7 +79,7 @@ def test_spec_files(tmp_path, registry):
 
 
 @pytest.mark.parametrize(("data", "match"), [
-    ({"name": "m"}, r"give exactly one of tasks \(\+ strategy\), components or rmix; got none"),
+    ({"name": "m"}, r"give exactly one of tasks \(\+ strategy\), components, rmix or schedule; got none"),
     ({"name": "m", "tasks": {"collection": "ex"}}, r"tasks need a strategy"),
     ({"name": "m", "tasks": {}, "strategy": {"kind": "uniform"}}, r"needs at least one of collection"),
     ({"name": "m", "tasks": ["ex/anli"], "strategy": {"kind": "proportional", "cap": 0}},
