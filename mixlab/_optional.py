@@ -33,6 +33,8 @@ EXTRAS: dict[str, str] = {
     "rouge_score": "eval",
     "sacrebleu": "eval",
     "torch_xla": "xla",
+    "lightgbm": "search",
+    "pandas": "search",
 }
 
 #: the module name -> the name pip knows it by, where they differ

@@ -76,8 +76,9 @@ def read_table(path: str | os.PathLike, *, table: str | None = None, query: str 
 
 
 def _auto_weights(frame: Any, targets: Sequence[str], ignore: Sequence[str]) -> list[str]:
+    types = import_extra("pandas", "reading a results table").api.types
     numeric = [c for c in frame.columns if c not in targets and c not in ignore
-               and np.issubdtype(frame[c].dtype, np.number)]
+               and types.is_numeric_dtype(frame[c]) and not types.is_bool_dtype(frame[c])]
     if numeric:
         sums = frame[numeric].fillna(0.0).to_numpy(float).sum(axis=1)
         if np.allclose(sums, 1.0, atol=1e-3):

@@ -16,23 +16,19 @@ mixlab.errors.DataError: weights row 0 sums to 0.9, not 1 (tolerance 0.001); ...
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from mixlab._optional import require
 from mixlab.errors import DataError
-
-EXTRA_HINT = "pip install 'mixlab[search]'"
 
 
 def import_extra(module: str, what: str) -> Any:
-    """``module``, or one ImportError line naming the extra that installs it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(f"{what} needs {module}, which is not installed: {EXTRA_HINT}") from exc
+    """``module``, or one line naming the extra that installs it (a :class:`~mixlab.errors.MissingDependencyError`,
+    which the CLI prints as its one error line)."""
+    return require(module, "search", what)
 
 
 def is_frame(value: Any) -> bool:
