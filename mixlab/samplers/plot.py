@@ -140,7 +140,7 @@ def _draw(rows: list[Mapping[str, Any]], cap: float | None, title: str | None) -
                                                 -float(r["rate"]), str(r["task"])))
     num = len(ordered)
     have_sizes = any(r["num_examples"] for r in ordered)
-    width = min(18.0, max(8.0, 0.125 * num + 4.0))
+    width = min(18.0, max(10.0, 0.125 * num + 4.0))
     main_width = width * 0.86 - 1.2  # inches of the task panels (the share bar and the labels take the rest)
     labels = _family_labels(families, ordered, main_width)
     strip = max(0.45, min(1.5, max((label[3] for label in labels.values()), default=0.3) + 0.1))
