@@ -35,6 +35,8 @@ from mixlab.errors import (
     ResumeError,
     TaskNotFoundError,
 )
+from tests.reliability.bad_inputs_cli import CASE_ARGS as CLI_CASE_ARGS
+from tests.reliability.bad_inputs_cli import first_warning
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "troubleshooting.md"
@@ -410,6 +412,9 @@ CASES: list[Case] = [
 ]
 
 
+CASES += [Case(*args) for args in CLI_CASE_ARGS]  # installing and the command line (bad_inputs_cli.py)
+
+
 def _file_task(folder: Path, content: bytes) -> Task:
     from mixlab import FileSource
 
@@ -421,14 +426,21 @@ def _file_task(folder: Path, content: bytes) -> Task:
 
 # --------------------------------------------------------------------------- running and rendering
 def run_case(case: Case) -> BaseException:
-    """Run ``case`` in a fresh scratch folder and return what it raised (AssertionError if nothing)."""
+    """Run ``case`` in a fresh scratch folder and return what it raised (AssertionError if nothing); a case
+    whose ``error`` is a ``Warning`` returns the first such warning instead."""
     import warnings
 
     with tempfile.TemporaryDirectory(prefix="mixlab-bad-") as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         folder = Path(tmp)
         try:
-            case.run(folder)
+            if issubclass(case.error, Warning):
+                warned = first_warning(case.run, folder, case.error)
+                if warned is not None:
+                    warned.normalized = normalize(str(warned), folder)  # type: ignore[attr-defined]
+                    return warned
+            else:
+                case.run(folder)
         except Exception as exc:  # noqa: BLE001 - what is raised is the point
             exc.normalized = normalize(str(exc), folder)  # type: ignore[attr-defined]
             return exc
@@ -449,7 +461,8 @@ def render_table(results: dict[str, BaseException] | None = None) -> str:
         message = getattr(exc, "normalized", str(exc))
         cell = (message.replace("&", "&amp;").replace("<", "&lt;").replace("*", "\\*")
                 .replace("|", "\\|").replace("\n", "<br>"))
-        lines.append(f"| {number} | {case.area} | {case.input} | `{type(exc).__name__}` | {cell} |")
+        label = getattr(exc, "label", type(exc).__name__)  # a command's exit status, or the exception type
+        lines.append(f"| {number} | {case.area} | {case.input} | `{label}` | {cell} |")
     return "\n".join(lines) + "\n"
 
 

@@ -20,7 +20,8 @@ def _result(case):
 
 def test_cases_are_many_and_distinct():
     assert len(CASES) >= 25 and len({c.id for c in CASES}) == len(CASES)
-    assert {c.area for c in CASES} == {"task plugin", "mixture plugin", "mixture spec", "config", "data row"}
+    assert {c.area for c in CASES} == {"task plugin", "mixture plugin", "mixture spec", "config", "data row",
+                                       "install", "command line"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -29,6 +30,8 @@ def test_bad_input_gives_one_clear_error(case):
     assert type(exc) is case.error, f"{case.id}: {type(exc).__name__}: {exc}"
     assert re.search(case.match, str(exc), re.S), f"{case.id}: {exc}"
     assert "Traceback" not in str(exc) and len(str(exc)) < 2000
+    if case.area in ("install", "command line"):  # what a user sees on the terminal: one line
+        assert "\n" not in str(exc), f"{case.id}: {exc}"
 
 
 def test_troubleshooting_table_matches_what_the_code_prints():
