@@ -299,7 +299,7 @@ CASES: list[Case] = [
     Case("spec-two-shapes", "mixture spec", "both `tasks` and `components`",
          lambda d: _spec({"name": "m", "tasks": ["demo/qa"], "strategy": {"kind": "uniform"},
                           "components": [{"task": "demo/qa"}]}), MixtureSpecError,
-         r"give exactly one of tasks \(\+ strategy\), components or rmix"),
+         r"give exactly one of tasks \(\+ strategy\), components, rmix or schedule"),
     Case("spec-unknown-key", "mixture spec", "`weights: 3` (not a spec field)",
          lambda d: _spec({"name": "m", "components": [{"task": "demo/qa"}], "weights": 3}), MixtureSpecError,
          r"weights: Extra inputs are not permitted"),
