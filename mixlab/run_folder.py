@@ -74,6 +74,9 @@ METRIC_KEYS: dict[str, str] = {
     "eval_loss": "eval record: cross-entropy over the eval batches' target tokens",
     "eval_accuracy": "eval record: share of eval target tokens predicted exactly",
     "eval_task_loss": "eval record: task -> mean cross-entropy over its eval target tokens",
+    "eval_metrics": "fine-tuning eval record (mixlab.finetune): task -> {metric key: value, 0-100} on decoded outputs",
+    "eval_score": "fine-tuning eval record: the mean task score (each task's mean metric value)",
+    "best_value": "fine-tuning eval record: the best value so far of the metric that chooses RUN_DIR/best/",
 }
 EVAL_KEYS = ("step", "eval_loss", "eval_accuracy", "eval_task_loss")
 #: at most this many malformed metric lines are quoted

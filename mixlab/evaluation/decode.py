@@ -88,7 +88,7 @@ def greedy_decode(model: Any, input_ids: Any, attention_mask: Any, *, max_length
     lengths = torch.full((batch,), max_length, dtype=torch.long, device=input_ids.device)
     with torch.inference_mode():
         hidden = t5.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        cache = EncoderDecoderCache(DynamicCache(config=t5.config), DynamicCache(config=t5.config))
+        cache = EncoderDecoderCache(DynamicCache(), DynamicCache())  # config=... would deep-copy it each call
         rows = torch.arange(batch, device=input_ids.device)  # original row of each live row
         tokens = torch.full((batch, 1), t5.config.decoder_start_token_id, dtype=torch.long, device=input_ids.device)
         mask = attention_mask

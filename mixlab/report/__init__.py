@@ -38,8 +38,8 @@ from mixlab.environment import collect_environment, write_environment
 from mixlab.run_folder import Run, RunFolder
 from mixlab.run_folder import load as load_run
 
-__all__ = ["REPORT_NAME", "SECTIONS", "SECTION_TITLES", "ReportInput", "Run", "collect_environment", "load_run",
-           "render_report", "write_environment", "write_report"]
+__all__ = ["OPTIONAL_SECTIONS", "REPORT_NAME", "SECTIONS", "SECTION_TITLES", "ReportInput", "Run",
+           "collect_environment", "load_run", "render_report", "write_environment", "write_report"]
 
 #: file name used when ``out`` is not given (inside the run folder)
 REPORT_NAME = "report.html"
@@ -52,6 +52,10 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
 )
 #: (anchor, numbered heading) of each part, in page order
 SECTION_TITLES = tuple((anchor, f"{i}. {heading}") for i, (anchor, heading, _) in enumerate(SECTIONS, start=1))
+#: parts added after ``SECTIONS`` only when the run holds one of the paths: (anchor, heading, builder, paths)
+OPTIONAL_SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("evaluation", "Evaluation with task metrics", "mixlab.report.evaluation:evaluation_part", ("eval", "best")),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +85,9 @@ def render_report(run_dir: str | Path, affinity: str | Path | None = None) -> st
                          affinity=None if affinity is None else Path(affinity))
     titles = dict(SECTION_TITLES)
     parts = [(anchor, titles[anchor], _builder(target)(report)) for anchor, _, target in SECTIONS]
+    for anchor, heading, target, needs in OPTIONAL_SECTIONS:
+        if any((path / need).exists() for need in needs):
+            parts.append((anchor, f"{len(parts) + 1}. {heading}", _builder(target)(report)))
     name = (run.config or {}).get("name")
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return html.page(
