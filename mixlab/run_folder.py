@@ -4,7 +4,8 @@
 
     RUN_DIR/config.yaml                  the resolved training config (PretrainConfig.to_dict())
     RUN_DIR/mixture_manifest.json        the mixture: tasks, rates, families, provenance (Mixture.manifest())
-    RUN_DIR/env.json                     versions, platform, device, git commit (mixlab.environment)
+    RUN_DIR/env.json                     versions, platform, device, git commit (mixlab.environment),
+                                         the resolved model shape and vocabulary, num_parameters
     RUN_DIR/metrics.jsonl                one JSON object per logged step; keys in METRIC_KEYS
     RUN_DIR/tensorboard/                 the same records as TensorBoard events (when tensorboard is installed)
     RUN_DIR/checkpoints/step_XXXXXXX/    model.pt, optimizer.pt, trainer.pt, manifest.json (written last)
