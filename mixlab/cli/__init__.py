@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("mixlab.cli.search", "fit a regression to a sweep's results and propose a mixture"),
     "train": ("mixlab.cli.train", "pre-train a T5 model on a mixture"),
     "report": ("mixlab.cli.report", "write an HTML report of a run folder"),
+    "experiment": ("mixlab.cli.experiment", "run an experiment spec (protocols of ExT5), its status and report"),
     "eval": ("mixlab.cli.eval", "decode a split with a run's model and score it with the task metrics"),
 }
 
