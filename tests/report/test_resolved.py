@@ -128,10 +128,11 @@ def test_table_2_is_recognised_by_its_baselines_only(tmp_path):
     changed = TABLE2.read_text().replace("SUM,SUM,27.89,data-100k", "SUM,SUM,27.99,data-100k")
     (tmp_path / "t.csv").write_text(changed)
     assert not transfer.is_ext5_table2(affinity.transfer_graph(str(tmp_path / "t.csv")))
-    assert not transfer.is_ext5_table2(affinity.transfer_graph(AFFINITY_CSV_ROWS()))
+    assert not transfer.is_ext5_table2(affinity.transfer_graph(affinity_csv_rows()))
 
 
-def AFFINITY_CSV_ROWS():  # noqa: N802 - the fixture's rows as dicts
+def affinity_csv_rows():
+    """The fixture's rows as dicts."""
     header, *lines = AFFINITY_CSV.strip().splitlines()
     keys = header.split(",")
     return [dict(zip(keys, line.split(","), strict=True)) for line in lines]
