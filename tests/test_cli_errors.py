@@ -232,3 +232,35 @@ def test_tasks_filter_matching_nothing_is_an_error(argv, expected, capsys):
 def test_tasks_filters_are_case_insensitive_and_still_list(capsys):
     assert main(["tasks", "--collection", "WORDNET", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 8
+
+
+# --------------------------------------------------------------------------- logs and docs
+def test_library_warnings_are_printed_once():
+    """datasets and huggingface_hub log through their own stderr handler: the CLI's root handler must not
+    print their records a second time (offline, each retry warning used to appear twice)."""
+    code = ("import logging, sys; from mixlab.cli import main; main(['mixtures']); import datasets, huggingface_hub; "
+            "logging.getLogger('huggingface_hub.utils._http').warning('hub says once'); "
+            "logging.getLogger('datasets.load').warning('datasets says once'); "
+            "logging.getLogger('mixlab.stream').warning('mixlab says once')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for text in ("hub says once", "datasets says once", "mixlab says once"):
+        assert done.stderr.count(text) == 1, done.stderr
+
+
+def test_docs_do_not_silence_warnings():
+    """The broken test plugins of this repository log (they do not warn), so no docs sample needs to hide
+    warnings; one that did would also hide real ones from readers."""
+    docs = [ROOT / "README.md", *(ROOT / "docs" / f"{name}.md" for name in
+                                  ("mixtures", "affinity", "plugins", "training", "troubleshooting"))]
+    offenders = [p.name for p in docs if 'simplefilter("ignore")' in p.read_text(encoding="utf-8")]
+    assert offenders == []
+
+
+def test_readme_command_line_section_stands_alone():
+    """It runs in order on a fresh clone: no folder that only the Python quick start creates."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## The command line"):text.index("## Writing a task plugin")]
+    block = section[section.index("```bash"):section.index("```", section.index("```bash") + 3)]
+    assert "runs/readme" not in block and "mixlab --version" in block
+    assert "mixlab train" in block and block.index("mixlab train") < block.index("mixlab report")

@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: libraries whose loggers carry their own stderr handler (so the root handler would print each record again)
+LIBRARIES_WITH_OWN_HANDLER = ("datasets", "huggingface_hub")
+
+
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mixlab", description="Design and train on multi-task mixtures.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -72,6 +76,8 @@ def _run(argv: list[str]) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:  # the CLI prints one line per plugin failure itself (warn_load_errors)
         logging.getLogger("mixlab.registry").setLevel(logging.ERROR)
+    for library in LIBRARIES_WITH_OWN_HANDLER:  # printed by their own handler; through the root one too = twice
+        logging.getLogger(library).propagate = False
     if args.command is None:
         parser.print_help()
         return 2

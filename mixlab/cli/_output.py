@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -83,4 +84,9 @@ def writing(path: Path | str, option: str) -> Iterator[None]:
                               f"folder and free space, or choose another path") from exc
 
 
-__all__ = ["figure_suffixes", "output_path", "writing"]
+def wrote(path: object, json_on_stdout: bool = False) -> None:
+    """``wrote PATH`` (the file really written): on stdout, or on stderr when stdout holds JSON."""
+    print(f"wrote {path}", file=sys.stderr if json_on_stdout else sys.stdout)
+
+
+__all__ = ["figure_suffixes", "output_path", "writing", "wrote"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from mixlab.cli._output import figure_suffixes, output_path, writing
-from mixlab.cli.rates import wrote
+from mixlab.cli._output import figure_suffixes, output_path, writing, wrote
 from mixlab.errors import ConfigError
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from mixlab.cli import warn_load_errors
-from mixlab.cli._output import figure_suffixes, output_path, writing
+from mixlab.cli._output import figure_suffixes, output_path, writing, wrote
 from mixlab.registry import load_registry
 from mixlab.samplers.mixture import Mixture
 from mixlab.samplers.plot import plot_rates
@@ -42,11 +41,6 @@ def run(args: argparse.Namespace) -> int:
             path = plot_rates(mix.table(), plot, cap=mix.cap, title=f"mixture {mix.name}: {len(mix)} tasks")
         wrote(path, args.json)
     return 0
-
-
-def wrote(path: object, quiet_stdout: bool = False) -> None:
-    """``wrote PATH`` (the file really written): on stdout, or on stderr when stdout holds JSON."""
-    print(f"wrote {path}", file=sys.stderr if quiet_stdout else sys.stdout)
 
 
 def format_table(mix: Mixture, total: int | None = None) -> str:
