@@ -70,6 +70,21 @@ def test_a_missing_package_deeper_down_is_translated_too(monkeypatch, capsys):
         "mixlab rates: error: mixlab rates needs sacrebleu, which is not installed: pip install 'mixlab[eval]'"]
 
 
+def test_an_import_error_that_names_an_extra_is_one_line(monkeypatch, capsys):
+    from mixlab.cli import rates
+
+    def run(args):  # as mixlab.evaluation does for a metric whose package is missing
+        raise ImportError("metric 'rouge' needs the rouge-score package: pip install 'mixlab[eval]'")
+
+    monkeypatch.setattr(rates, "run", run)
+    assert main(["rates", "x"]) == 1
+    assert errors(capsys.readouterr().err) == [
+        "mixlab rates: error: metric 'rouge' needs the rouge-score package: pip install 'mixlab[eval]'"]
+    monkeypatch.setattr(rates, "run", lambda args: (_ for _ in ()).throw(ImportError("cannot import name 'x'")))
+    with pytest.raises(ImportError, match="cannot import name 'x'"):
+        main(["rates", "x"])
+
+
 def test_an_unknown_missing_module_keeps_its_traceback(monkeypatch):
     from mixlab.cli import rates
 

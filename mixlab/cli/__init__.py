@@ -66,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         if error is None:
             raise
         return _fail(wanted, error)
+    except ImportError as exc:  # a module's own "needs X: pip install 'mixlab[extra]'" message is the whole story
+        if "pip install 'mixlab[" not in str(exc):
+            raise
+        return _fail(wanted, exc)
     return code
 
 
