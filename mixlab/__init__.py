@@ -48,6 +48,7 @@ _LAZY: dict[str, str] = {
     "list_mixtures": "mixlab.samplers",
     "mixture_plugin": "mixlab.samplers",
     "resolve_mixture": "mixlab.samplers",
+    "per_example": "mixlab.samplers",
     "strategies": "mixlab.samplers",
     # the stream
     "MixtureStream": "mixlab.stream",

@@ -72,6 +72,9 @@ METRIC_KEYS: dict[str, str] = {
     "data": "this process's data counters (num_bad_rows, num_truncated, ...), when the source keeps them",
     "batch_digests": "a short hash of each step's batch (log_batch_digest: true)",
     "task_weights": "task -> probability the training data is drawn with now (changes under a schedule or policy)",
+    "task_example_share": "task -> its share of the training examples (decoder segments) in those steps' "
+                          "batches, all processes (compare with the mixture's probabilities)",
+    "task_token_share": "task -> its share of those batches' non-padding input and target tokens",
     "eval_loss": "eval record: cross-entropy over the eval batches' target tokens",
     "eval_accuracy": "eval record: share of eval target tokens predicted exactly",
     "eval_task_loss": "eval record: task -> mean cross-entropy over its eval target tokens",

@@ -5,6 +5,8 @@ tasks (registry) -> strategies.X.rates(tasks) -> Mixture (tree of weighted compo
                                                    -> leaf probabilities -> MixtureStream
 name (entry point "mixlab.mixtures") / spec file / spec dict / MixtureSpec
     -> resolve_mixture(ref, registry=, R=, cap=) -> Mixture (+ provenance)
+Mixture + tokenizer + BatchConfig -> per_example(...) -> Mixture.sampling (document draws that make the
+                                     probabilities shares of training examples)
 ```
 """
 
@@ -13,8 +15,9 @@ from mixlab.samplers.mixture import Mixture
 from mixlab.samplers.named import list_mixtures, mixture_entry_points, mixture_plugin
 from mixlab.samplers.resolve import get_mixture, resolve_mixture
 from mixlab.samplers.spec import ComponentSpec, MixtureSpec, RMixSpec, TaskSelector
+from mixlab.samplers.units import per_example
 
 __all__ = [
     "ComponentSpec", "Mixture", "MixtureSpec", "RMixSpec", "TaskSelector", "get_mixture", "list_mixtures",
-    "mixture_entry_points", "mixture_plugin", "resolve_mixture", "strategies",
+    "mixture_entry_points", "mixture_plugin", "per_example", "resolve_mixture", "strategies",
 ]

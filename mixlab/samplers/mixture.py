@@ -28,6 +28,7 @@ from mixlab.errors import MixtureSpecError
 from mixlab.registry.plugins import PluginInfo
 from mixlab.registry.task import Task
 from mixlab.samplers import strategies
+from mixlab.samplers.rmix import Unit, example_ratio
 from mixlab.samplers.strategies import Strategy, check_rates, make_strategy
 
 if TYPE_CHECKING:
@@ -43,6 +44,10 @@ class Mixture:
     Build one with :meth:`of`, :meth:`from_strategy`, :meth:`rmix`, or from a reference (name,
     spec file, spec) with :func:`~mixlab.samplers.resolve_mixture`. Provenance: ``plugin`` is the
     named mixture's plugin, ``spec_file`` the (absolute) spec file it was read from, else ``None``.
+    A probability is a share of training examples, except for the self-supervised leaves in
+    ``per_document`` (rmix ``unit="documents"``): theirs is a share of documents. ``sampling``: how
+    the stream draws documents, once measured (``document_probabilities`` and how they were found:
+    :func:`mixlab.samplers.units.per_example`), else ``None`` (it draws with :attr:`probabilities`).
     """
 
     def __init__(
@@ -58,6 +63,8 @@ class Mixture:
         caps: Mapping[str, float | None] | None = None,
         strategies: Mapping[str, Mapping[str, Any]] | None = None,
         spec_file: str | None = None,
+        per_document: Iterable[str] = (),
+        sampling: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise MixtureSpecError(f"a mixture needs a non-empty name, got {name!r}")
@@ -75,6 +82,9 @@ class Mixture:
         self._caps = {t: None if (c := caps.get(t)) is None else float(c) for t in self._rates}
         self._strategies = {k: dict(v) for k, v in (strategies or {}).items()}
         self.spec_file = spec_file
+        self.per_document = frozenset(t for t in per_document if t in self._rates)
+        self.sampling = None if sampling is None else {**sampling, "document_probabilities": {
+            t: float(sampling["document_probabilities"][t]) for t in self._rates}}
 
     # ----------------------------------------------------------------- constructors
     @classmethod
@@ -111,6 +121,7 @@ class Mixture:
         provenance: dict[str, PluginInfo] = {}
         parts: list[dict[str, Any]] = []
         dropped: list[str] = []
+        per_document: set[str] = set()
         for position, pair in enumerate(pairs):
             if not isinstance(pair, tuple) or len(pair) != 2:
                 raise MixtureSpecError(f"{where}: component {position} is {pair!r:.80}, not a (component, weight) pair")
@@ -140,6 +151,7 @@ class Mixture:
                         raise MixtureSpecError(f"{where}: two sub-mixtures named {sub!r} use different strategies "
                                                f"({strategies[sub]} and {strategy}); give them different names")
                 provenance.update(component._provenance)
+                per_document |= component.per_document
                 parts.append({"mixture": component.description, "weight": weight})
             for leaf, probability in leaves.items():
                 rates[leaf] = rates.get(leaf, 0.0) + weight * probability
@@ -149,7 +161,8 @@ class Mixture:
             raise MixtureSpecError(f"{where}: every component has weight 0 or no train examples ({dropped}); "
                                    f"give at least one a positive weight")
         return cls(name=name, rates=rates, tasks=tasks, capped=capped, caps=caps, strategies=strategies,
-                   description={"name": name, "components": parts}, provenance=provenance)
+                   description={"name": name, "components": parts}, provenance=provenance,
+                   per_document=per_document)
 
     @classmethod
     def rmix(
@@ -158,40 +171,27 @@ class Mixture:
         supervised: Component,
         R: float,
         *,
-        unit: Literal["examples", "tokens"] = "examples",
+        unit: Unit = "examples",
         tokens_per_example: tuple[float, float] | None = None,
         name: str,
     ) -> Mixture:
-        """ExT5 R-mixing: ``P(self-supervised) = R / (R + 1)`` when ``unit="examples"``.
+        """ExT5 R-mixing: ``P(self-supervised) = R / (R + 1)`` of training examples (``unit="examples"``).
 
-        With ``unit="tokens"``, ``R`` is the ratio of *tokens* (self-supervised : supervised);
-        ``tokens_per_example=(avg_self_supervised, avg_supervised)`` converts it to examples:
-        ``R_examples = R · avg_supervised / avg_self_supervised``. ``R = 0`` leaves out the
-        self-supervised side (with a warning).
+        ``unit="documents"`` counts documents before they are cut into examples (a long document
+        then yields several); ``unit="tokens"`` counts tokens, converted with
+        ``tokens_per_example=(avg_self_supervised, avg_supervised)`` (see :mod:`mixlab.samplers.rmix`).
+        ``R = 0`` leaves out the self-supervised side (with a warning).
         """
-        where = f"mixture {name!r}"
-        if not is_finite_number(R):
-            raise MixtureSpecError(f"{where}: rmix R must be a finite number >= 0 (ExT5 used 2), got {R!r}")
-        if unit not in ("examples", "tokens"):
-            raise MixtureSpecError(f"{where}: rmix unit must be 'examples' or 'tokens', got {unit!r}")
-        ratio = float(R)
-        if unit == "tokens":
-            if tokens_per_example is None or len(tokens_per_example) != 2:
-                raise MixtureSpecError(f"{where}: rmix with unit 'tokens' needs tokens_per_example = "
-                                       f"(avg tokens per self-supervised example, avg per supervised example)")
-            avg_self, avg_sup = (float(x) for x in tokens_per_example)
-            for label, value in (("self-supervised", avg_self), ("supervised", avg_sup)):
-                if not is_finite_number(value, positive=True):
-                    raise MixtureSpecError(f"{where}: rmix tokens_per_example for the {label} side must be "
-                                           f"finite and > 0, got {value!r}")
-            ratio = ratio * avg_sup / avg_self
-        elif tokens_per_example is not None:
-            warnings.warn(f"{where}: tokens_per_example does nothing with unit 'examples'", stacklevel=2)
+        ratio = example_ratio(R, unit, tokens_per_example, f"mixture {name!r}")
         mix = cls.of([(self_supervised, ratio), (supervised, 1.0)], name=name)
         spec = {"self_supervised": _describe(self_supervised), "supervised": _describe(supervised),
                 "R": R, "unit": unit}
         if tokens_per_example is not None:
             spec["tokens_per_example"] = list(tokens_per_example)
+        if unit == "documents":
+            side = self_supervised.probabilities if isinstance(self_supervised, Mixture) else {self_supervised.name: 1}
+            leaves = mix.tasks
+            mix = mix._with(per_document={t for t in side if t in leaves and leaves[t].self_supervised})
         return mix._with(description={"name": name, "rmix": spec})
 
     def _with(self, **changes: Any) -> Mixture:
@@ -199,7 +199,7 @@ class Mixture:
         args: dict[str, Any] = dict(name=self.name, rates=self._rates, tasks=self._tasks, capped=self._capped,
                                     description=self._description, provenance=self._provenance,
                                     plugin=self.plugin, caps=self._caps, strategies=self._strategies,
-                                    spec_file=self.spec_file)
+                                    spec_file=self.spec_file, per_document=self.per_document, sampling=self.sampling)
         args.update(changes)
         return Mixture(**args)
 
@@ -287,9 +287,10 @@ class Mixture:
         provenance), ``spec_file`` (the spec file it was read from), ``cap`` (shared cap, or
         ``None``), ``strategy`` (this mixture's own, or ``None`` when it is composed), ``strategies``
         (every strategy-built part, by name), ``families``, ``spec``. Per leaf in ``tasks``:
-        ``name``, ``rate`` (probability), ``family``, ``collection``, ``num_examples`` (declared
-        train size), ``num_capped`` (the size the strategy counted), ``cap``, ``version``,
-        ``fingerprint``, ``plugin``.
+        ``name``, ``rate`` (probability: share of training examples, or of documents for the
+        ``per_document`` leaves listed at the top), ``family``, ``collection``, ``num_examples`` (declared
+        train size), ``num_capped`` (the size the strategy counted), ``cap``, ``version``, ``fingerprint``,
+        ``plugin``. ``sampling``: :attr:`sampling` (how the stream draws documents), or ``None``.
         """
         import mixlab
 
@@ -316,6 +317,8 @@ class Mixture:
                 for leaf, probability in self._rates.items() for task in (self._tasks[leaf],)
             ],
             "families": self.families,
+            "per_document": sorted(self.per_document),
+            "sampling": self.sampling,
             "spec": self.description,
         }
 
@@ -335,10 +338,13 @@ class Mixture:
         split: str = "train",
         **kwargs: Any,
     ) -> MixtureStream:
-        """A seeded, sharded, resumable :class:`~mixlab.stream.MixtureStream` over this mixture's ``split``."""
+        """A seeded, sharded, resumable :class:`~mixlab.stream.MixtureStream` over this mixture's ``split``
+        (drawing documents with :attr:`sampling` once measured, else with :attr:`probabilities`)."""
         from mixlab.stream import MixtureStream
 
-        return MixtureStream(self, seed=seed, shard=shard, exhaustion=exhaustion, data=data, split=split, **kwargs)
+        drawn = self if self.sampling is None else self._with(rates=self.sampling["document_probabilities"],
+                                                              sampling=None)
+        return MixtureStream(drawn, seed=seed, shard=shard, exhaustion=exhaustion, data=data, split=split, **kwargs)
 
 
 # --------------------------------------------------------------------- helpers

@@ -99,8 +99,9 @@ class RMixSpec(_Part):
 
     self_supervised: str | MixtureSpec
     supervised: str | MixtureSpec
-    R: float = Field(description="self-supervised : supervised ratio (examples, or tokens with unit=tokens)")
-    unit: Literal["examples", "tokens"] = "examples"
+    R: float = Field(description="self-supervised : supervised ratio of training examples (after a document is "
+                                 "cut into pieces, as seqio), of documents (unit=documents) or of tokens")
+    unit: Literal["examples", "documents", "tokens"] = "examples"
     tokens_per_example: tuple[float, float] | None = Field(
         default=None, description="(avg tokens per self-supervised example, per supervised example)")
 

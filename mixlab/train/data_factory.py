@@ -12,6 +12,7 @@ import warnings
 from typing import Any, Protocol
 
 from mixlab.errors import ConfigError
+from mixlab.samplers.units import per_example
 from mixlab.train.data import BatchSource, MixtureBatches, SyntheticBatches
 
 SYNTHETIC_TASKS = ("synthetic/copy_long", "synthetic/copy_short")
@@ -47,7 +48,8 @@ def build_data(config: Any, backend: Any, vocab_size: int, *, tokenizer: Any = N
     mixture = resolve_mixture(config.mixture, config.R, registry)
     batch_config = BatchConfig(batch_size=size, input_length=config.input_length,
                                target_length=config.target_length, pack=config.pack)
-    if split is None:
+    if split is None:  # probabilities are shares of training examples: draw documents to make them so
+        mixture = per_example(mixture, tokenizer, batch_config, seed=config.seed)
         return MixtureBatches(mixture, tokenizer, batch_config, seed=seed, shard=backend.shard,
                               on_bad_row=config.on_bad_row)
     return _eval_batches(mixture, tokenizer, batch_config, seed, backend.shard, split, config.on_bad_row)
@@ -67,7 +69,9 @@ def _eval_batches(mixture: Any, tokenizer: Any, batch_config: Any, seed: int, sh
         warnings.warn(f"eval: no task of mixture {mixture.name!r} has a {split!r} split; eval is off", stacklevel=3)
         return None
     probabilities = mixture.probabilities
-    sub = Mixture(name=f"{mixture.name}:{split}", rates={name: probabilities[name] for name in have}, tasks=have)
+    sub = Mixture(name=f"{mixture.name}:{split}", rates={name: probabilities[name] for name in have}, tasks=have,
+                  per_document=mixture.per_document)
+    sub = per_example(sub, tokenizer, batch_config, seed=seed, split=split)
     return MixtureBatches(sub, tokenizer, batch_config, seed=seed, shard=shard, split=split, on_bad_row=on_bad_row)
 
 

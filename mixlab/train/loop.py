@@ -37,6 +37,7 @@ from mixlab.train.loss import compute_loss, muppet_weights
 from mixlab.train.metrics import MetricsLog
 from mixlab.train.model import T5_VOCAB_SIZE, PackedT5, build_model, count_parameters
 from mixlab.train.schedule import make_schedule
+from mixlab.train.shares import TaskShares
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +215,7 @@ class Trainer:
                     window.digests.append(batch_digest(host_batch))
                 window.tokens += int(np.count_nonzero(host_batch["input_ids"])
                                      + np.count_nonzero(host_batch["labels"] >= 0))
+                window.shares.add(host_batch)
                 batch = backend.to_device(host_batch)
                 window.data_seconds += time.perf_counter() - waited
                 self.lr.fill_(self.schedule(self.step))
@@ -267,6 +269,7 @@ class Trainer:
             record["task_weights"] = dict(self.mixture_weights)
         if self.config.log_batch_digest:
             record["batch_digests"] = list(window.digests)
+        record.update(window.shares.record(self.task_names, backend.all_gather_object))  # realised task shares
         self.metrics.write(record)
         window.reset()
         return record
@@ -325,6 +328,7 @@ class _Window:
         self.counts = zeros(self.num_tasks, device=self.device)
         self.num_steps, self.tokens, self.data_seconds = 0, 0, 0.0
         self.digests: list[str] = []
+        self.shares = TaskShares(self.num_tasks)  # host-side examples and tokens per task
         self.started = time.perf_counter()
 
     def add(self, outputs: tuple[torch.Tensor, ...]) -> None:

@@ -50,7 +50,7 @@ def test_rmix_examples_and_tokens():
     ({"R": float("inf")}, r"rmix R must be a finite number"),
     ({"R": 2, "unit": "tokens"}, r"unit 'tokens' needs tokens_per_example"),
     ({"R": 2, "unit": "tokens", "tokens_per_example": (0, 5)}, r"tokens_per_example for the self-supervised side"),
-    ({"R": 2, "unit": "bytes"}, r"unit must be 'examples' or 'tokens'"),
+    ({"R": 2, "unit": "bytes"}, r"unit must be one of 'examples', 'documents', 'tokens', got 'bytes'"),
 ])
 def test_rmix_errors(kwargs, match):
     with pytest.raises(MixtureSpecError, match=match):
