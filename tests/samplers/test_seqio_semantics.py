@@ -72,7 +72,8 @@ def approx(mapping):
 
 def test_oracle_reproduces_seqios_own_tests():
     another = SeqioMixture("another_mix", [("demo/a", 1), ("demo/b", 1)])
-    assert [SeqioMixture("supermix", [(another, 1), ("demo/c", 1)]).get_rate(f"demo/{t}") for t in "abc"] == [0.5, 0.5, 1]
+    supermix = SeqioMixture("supermix", [(another, 1), ("demo/c", 1)])
+    assert [supermix.get_rate(f"demo/{t}") for t in "abc"] == [0.5, 0.5, 1]
     dupe = SeqioMixture("supermix_with_dupe", [(another, 1), ("demo/a", 1), ("demo/c", 1)])
     assert [dupe.get_rate(f"demo/{t}") for t in "abc"] == [1.5, 0.5, 1]
 
@@ -100,7 +101,8 @@ def test_a_sub_mixture_listed_twice_seqio_counts_each_listing_at_the_last_weight
     seqio, mixlab = both([(inner_s, 1), (inner_s, 2), ("demo/c", 1)], [(inner_m, 1), (inner_m, 2), (C, 1)])
     assert seqio == approx({"demo/a": 0.4, "demo/b": 0.4, "demo/c": 0.2})         # 2 + 2 = 4 parts of 5
     assert mixlab == approx({"demo/a": 0.375, "demo/b": 0.375, "demo/c": 0.25})   # 1 + 2 = 3 parts of 4
-    assert math.isclose(seqio["demo/a"] + seqio["demo/b"], 0.8) and math.isclose(mixlab["demo/a"] + mixlab["demo/b"], 0.75)
+    assert math.isclose(seqio["demo/a"] + seqio["demo/b"], 0.8)
+    assert math.isclose(mixlab["demo/a"] + mixlab["demo/b"], 0.75)
 
 
 def test_porting_rule_from_the_docs_gives_seqios_numbers():
