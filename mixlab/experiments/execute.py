@@ -28,17 +28,19 @@ from mixlab.experiments.scoring import SOURCES, score
 from mixlab.run_folder import RunFolder, checkpoint_steps, read_metrics, step_dir_name, verify
 
 RESULT = "result.json"
+TORCHRUN_CONFIG = "torchrun_config.yaml"
 ERROR = "error.txt"
 LOCK = ".lock"
 #: metric source of a training run's own numbers (its metrics.jsonl)
 TRAIN_LOG = "train_log"
 
 
-def payload(run: PlannedRun, root: str | Path, parent: PlannedRun | None, num_cpus: float) -> dict[str, Any]:
+def payload(run: PlannedRun, root: str | Path, parent: PlannedRun | None, num_cpus: float,
+            processes: int = 1) -> dict[str, Any]:
     """Everything a worker needs to execute ``run`` under the experiment folder ``root`` (JSON-able)."""
     root = Path(root).resolve()
     return {"hash": run.hash, "kind": run.kind, "key": run.keys[0], "folder": str(run_folder(root, run.hash)),
-            "config": run.config, "eval": run.spec.eval, "num_cpus": num_cpus,
+            "config": run.config, "eval": run.spec.eval, "num_cpus": num_cpus, "processes": processes,
             "parent_folder": str(run_folder(root, parent.hash)) if parent else None,
             "parent_step": run.spec.parent_step, "parent_config": parent.config if parent else None}
 
@@ -76,7 +78,10 @@ def _train(job: dict[str, Any], folder: Path) -> dict[str, Any]:
         config["init_from"] = str(RunFolder(parent).checkpoint(step) if step else parent)
     done_steps = checkpoint_steps(RunFolder(folder).checkpoints)
     resume = bool(done_steps)
-    mixlab.pretrain(PretrainConfig(**config), resume=resume, registry=_registry(), progress=False)
+    if int(job.get("processes", 1)) > 1:
+        _torchrun(PretrainConfig(**config), folder, resume, int(job["processes"]))
+    else:
+        mixlab.pretrain(PretrainConfig(**config), resume=resume, registry=_registry(), progress=False)
     records = read_metrics(folder)
     train = [r for r in records if "loss" in r]
     evals = [r for r in records if "eval_loss" in r]
@@ -90,12 +95,28 @@ def _train(job: dict[str, Any], folder: Path) -> dict[str, Any]:
             "resumed_from_step": max(done_steps) if done_steps else None}
 
 
+def _torchrun(config: Any, folder: Path, resume: bool, processes: int) -> None:
+    """Train with ``torchrun --standalone --nproc_per_node processes -m mixlab train`` (one node, DDP/FSDP)."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    path = folder / TORCHRUN_CONFIG
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+               "-m", "mixlab", "train", str(path), "--out", str(folder), "--no-progress", *(["--resume"] * resume)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"torchrun exited with {done.returncode}: {' '.join(command)}\n{done.stderr[-3000:]}")
+
+
 def _evaluate(job: dict[str, Any]) -> dict[str, Any]:
     settings = job["eval"]
     parent = Path(job["parent_folder"])
     step = job["parent_step"] or max(checkpoint_steps(RunFolder(parent).checkpoints), default=0)
     checkpoint = RunFolder(parent).checkpoint(step)
-    tasks = score(checkpoint, job["parent_config"], settings, registry=_registry(), run_dir=parent)
+    tasks = score(checkpoint, job["parent_config"], settings, registry=_registry(), run_dir=Path(job["folder"]))
     overall: dict[str, float] = {}
     for metric in sorted({m for values in tasks.values() for m in values}):
         values = [v[metric] for v in tasks.values() if metric in v]

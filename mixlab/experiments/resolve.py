@@ -89,6 +89,24 @@ class Resolver:
             self._mixtures[cache_key] = (mix.name, leaves)
         return self._mixtures[cache_key]
 
+    def absolute_paths(self, mixture: Any) -> Any:
+        """``mixture`` with every spec-file path in it (top level, components, rmix sides) made absolute, so the
+        run reads the same files from any working directory."""
+        if isinstance(mixture, str):
+            path = Path(mixture) if Path(mixture).is_absolute() else self.base / mixture
+            return str(path.resolve()) if path.is_file() else mixture
+        if isinstance(mixture, Mapping):
+            out = dict(mixture)
+            for key in ("mixture", "self_supervised", "supervised"):
+                if key in out:
+                    out[key] = self.absolute_paths(out[key])
+            if isinstance(out.get("rmix"), Mapping):
+                out["rmix"] = self.absolute_paths(out["rmix"])
+            if isinstance(out.get("components"), list):
+                out["components"] = [self.absolute_paths(c) for c in out["components"]]
+            return out
+        return mixture
+
     def task_versions(self, names: list[str]) -> dict[str, str]:
         return {name: self.registry.get(name).version for name in sorted(names)}
 
@@ -100,9 +118,7 @@ class Resolver:
         assert run.config is not None
         data = dict(run.config)
         data["tokenizer"] = self.tokenizer(data.get("tokenizer"))
-        mixture = data.get("mixture")
-        if isinstance(mixture, str) and (self.base / mixture).is_file():
-            data["mixture"] = str((self.base / mixture).resolve())
+        data["mixture"] = self.absolute_paths(data.get("mixture"))
         data.setdefault("name", run.key.replace("/", "-"))
         try:
             return PretrainConfig(**data).to_dict()

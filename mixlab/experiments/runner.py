@@ -149,7 +149,8 @@ def _execute(plan: Plan, todo: list[PlannedRun], pool: Any, table: ResultsTable,
                     del waiting[run_hash]
                     bar.update(1)
                 elif parent is None or parent in done:
-                    job = payload(run, root, by_hash.get(parent) if parent else None, spec.resources.num_cpus)
+                    job = payload(run, root, by_hash.get(parent) if parent else None, spec.resources.num_cpus,
+                                  spec.resources.processes)
                     table.mark_running(run_hash, datetime.now(UTC).isoformat(timespec="seconds"))
                     running[pool.submit(job)] = run
                     del waiting[run_hash]

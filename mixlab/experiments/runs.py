@@ -56,8 +56,8 @@ class RunSpec(BaseModel):
                 raise ValueError(f"run {self.key!r}: an eval run needs eval settings and a parent run to score")
         elif self.config is None:
             raise ValueError(f"run {self.key!r}: a {self.kind} run needs a training config")
-        if self.kind == "finetune" and self.parent is None:
-            raise ValueError(f"run {self.key!r}: a finetune run needs a parent checkpoint")
+        if self.kind == "finetune" and self.parent is None and not (self.config or {}).get("init_from"):
+            raise ValueError(f"run {self.key!r}: a finetune run needs a parent run or an init_from checkpoint")
         return self
 
     @property

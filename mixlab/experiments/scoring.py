@@ -6,7 +6,9 @@ Two scorers, chosen by ``eval.scorer`` in the experiment spec:
   (the same examples for every checkpoint), giving ``eval_loss`` (token cross-entropy) and
   ``eval_accuracy`` (share of target tokens predicted exactly), as the trainer's eval does, but per
   task and on a fixed set. Fast, and meaningful for a tiny model that cannot yet decode an answer.
-- ``task_metrics``: ``mixlab.evaluate`` (decoding, each task's own metrics), when installed.
+- ``task_metrics``: :func:`mixlab.evaluate` (greedy decoding, each task's own metrics on t5's 0-100
+  scale, plus ``score``, their mean per task); predictions go to the eval run's folder
+  (``eval/<split>/<task>.jsonl``).
 
 Both return ``{task: {metric: value}}``; :data:`SOURCES` names where each scorer's numbers come from
 (the results table records it next to every metric).
@@ -28,27 +30,27 @@ def score(checkpoint: Path, config: dict[str, Any], settings: dict[str, Any], *,
     """Per-task metrics of the model in ``checkpoint`` (trained with ``config``) as ``settings`` say."""
     if settings["scorer"] == "teacher_forced":
         return teacher_forced(checkpoint, config, list(settings["tasks"]), split=settings["split"],
-                              max_examples=int(settings["max_examples"]), batch_size=int(settings["batch_size"]),
+                              max_examples=settings["max_examples"], batch_size=int(settings["batch_size"]),
                               registry=registry)
-    return decoded(run_dir or checkpoint, settings, registry=registry)
+    return decoded(checkpoint, settings, registry=registry, out_dir=run_dir)
 
 
-def decoded(run: Path, settings: dict[str, Any], *, registry: Any) -> dict[str, dict[str, float]]:
-    """Task metrics by decoding: ``mixlab.evaluate`` (issue 12 section 1)."""
-    import mixlab
+def decoded(checkpoint: Path, settings: dict[str, Any], *, registry: Any,
+            out_dir: Path | None) -> dict[str, dict[str, float]]:
+    """Task metrics by decoding ``checkpoint``'s model (:func:`mixlab.evaluate`), and ``score`` per task."""
+    from mixlab.evaluation.evaluate import evaluate
 
-    evaluate = getattr(mixlab, "evaluate", None)
-    if evaluate is None:
-        raise ConfigError("eval scorer 'task_metrics' needs mixlab.evaluate, which this mixlab does not have; "
-                          "fix: use scorer: teacher_forced")
-    found = evaluate(run, tasks=list(settings["tasks"]), split=settings["split"],
-                     max_examples=settings["max_examples"])
-    tasks = found["tasks"] if isinstance(found, dict) else found.tasks
-    return {name: {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
-            for name, metrics in tasks.items()}
+    found = evaluate(checkpoint, tasks=list(settings["tasks"]), split=settings["split"],
+                     max_examples=settings["max_examples"], batch_size=int(settings["batch_size"]),
+                     out_dir=out_dir, registry=registry, progress=False)
+    missing = sorted(set(settings["tasks"]) - set(found.tasks))
+    if missing:
+        raise ConfigError(f"mixlab.evaluate left out {missing}: {found.skipped}; fix: drop them from the eval tasks")
+    return {name: {**result.metrics, **({"score": result.score} if result.score is not None else {})}
+            for name, result in found.tasks.items()}
 
 
-def teacher_forced(checkpoint: Path, config: dict[str, Any], tasks: list[str], *, split: str, max_examples: int,
+def teacher_forced(checkpoint: Path, config: dict[str, Any], tasks: list[str], *, split: str, max_examples: int | None,
                    batch_size: int, registry: Any, seed: int = 0) -> dict[str, dict[str, float]]:
     """``eval_loss``, ``eval_accuracy`` and ``eval_tokens`` per task, over the first ``max_examples`` of each."""
     import torch
@@ -103,7 +105,7 @@ def load_model(checkpoint: Path, cfg: Any, tokenizer_vocab: int) -> Any:
     return PackedT5(t5).eval()
 
 
-def _first_examples(task: Any, split: str, max_examples: int, seed: int) -> list[dict[str, Any]]:
+def _first_examples(task: Any, split: str, max_examples: int | None, seed: int) -> list[dict[str, Any]]:
     """The first ``max_examples`` examples of ``task``'s ``split`` in its seeded stream order (one pass)."""
     from mixlab.samplers import Mixture
 

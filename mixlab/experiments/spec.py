@@ -19,8 +19,8 @@ params: {...}                     # the protocol's own settings (see mixlab.expe
 >>> spec = ExperimentSpec(name="x", protocol="r_sweep", train={"model": "tiny"},
 ...                       params={"self_supervised": "wordnet/text", "supervised": "wordnet", "R": [1, 2],
 ...                               "steps": 10, "targets": ["wordnet/pos"]})
->>> spec.eval.scorer, spec.resources.num_cpus, spec.seeds
-('teacher_forced', 1.0, [0])
+>>> spec.eval.scorer, spec.eval.metric, spec.resources.num_cpus, spec.seeds
+('task_metrics', 'score', 1.0, [0])
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from mixlab.errors import ConfigError
 
 #: teacher-forced metrics written by the interim scorer; the first is lower-is-better
 TEACHER_FORCED_METRICS = ("eval_loss", "eval_accuracy")
+#: what scorer task_metrics writes besides each metric's own keys: their mean, per task (t5's 0-100 scale)
+TASK_SCORE = "score"
 #: metrics where a lower value is better (tables and figures say so; cotrain refuses them)
 LOWER_IS_BETTER = frozenset({"eval_loss", "loss", "ce"})
 
@@ -56,14 +58,24 @@ class EvalSpec(_Section):
     """How every evaluation run scores a checkpoint."""
 
     split: str = "validation"
-    max_examples: int = Field(default=64, gt=0, description="first N examples of each task's split")
-    scorer: Literal["teacher_forced", "task_metrics"] = Field(
-        default="teacher_forced",
-        description="teacher_forced: eval_loss / eval_accuracy per task from one forward pass (fast, any model); "
-                    "task_metrics: decode and score with each task's metrics (mixlab.evaluate)")
-    metric: str = Field(default="eval_accuracy",
-                        description="the per-task number the protocol tables use (a key the scorer writes)")
+    max_examples: int | None = Field(default=64, gt=0,
+                                     description="first N examples of each task's split (None: the whole split)")
+    scorer: Literal["task_metrics", "teacher_forced"] = Field(
+        default="task_metrics",
+        description="task_metrics: decode and score with each task's metrics (mixlab.evaluate); teacher_forced: "
+                    "eval_loss / eval_accuracy per task from one forward pass (fast; for models too small to decode)")
+    metric: str = Field(default=None, validate_default=False,  # type: ignore[assignment]
+                        description="the per-task number the tables use (default: score, or eval_accuracy when "
+                                    "teacher-forced)")
     batch_size: int | None = Field(default=None, gt=0, description="default: the training batch size")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_metric(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("metric") is None:
+            teacher_forced = data.get("scorer") == "teacher_forced"
+            return {**data, "metric": "eval_accuracy" if teacher_forced else "score"}
+        return data
 
     @model_validator(mode="after")
     def _metric_fits_scorer(self) -> EvalSpec:
@@ -82,6 +94,8 @@ class Resources(_Section):
 
     num_cpus: float = Field(default=1.0, gt=0)
     num_gpus: float = Field(default=0.0, ge=0)
+    processes: int = Field(default=1, ge=1, description="training processes per run: > 1 launches each training "
+                                                        "run with torchrun (DDP/FSDP, one per GPU) on its node")
 
 
 class ExperimentSpec(Spec):

@@ -23,8 +23,8 @@ from mixlab.experiments.runs import Plan, RunSpec
 if TYPE_CHECKING:
     from mixlab.registry import Registry
 
-#: ExT5 §3 fine-tuning: fresh optimizer (init_from), constant learning rate 1e-3, dropout 0.1
-FINETUNE_DEFAULTS: dict[str, Any] = {"learning_rate": 1e-3, "model": {"dropout_rate": 0.1}}
+#: ExT5 §3 fine-tuning (as mixlab.finetune): fresh optimizer (init_from), constant learning rate 1e-3, dropout 0.1
+FINETUNE_DEFAULTS: dict[str, Any] = {"learning_rate": 1e-3, "lr_schedule": "constant", "model": {"dropout_rate": 0.1}}
 TaskRef = list[str] | dict[str, str]
 
 
@@ -155,8 +155,8 @@ def train_config(spec: Any, *, steps: int, mixture: Any, seed: int, **extra: Any
 
 
 def finetune_config(spec: Any, *, steps: int, mixture: Any, seed: int, **extra: Any) -> dict[str, Any]:
-    """ExT5 §3 fine-tuning on ``mixture``: constant learning rate (warm-up as long as the run), dropout 0.1."""
-    settings = merge(spec.train, FINETUNE_DEFAULTS, {"warmup_steps": steps}, spec.finetune, extra,
+    """ExT5 §3 fine-tuning on ``mixture``: constant learning rate, dropout 0.1 (then ``spec.finetune``)."""
+    settings = merge(spec.train, FINETUNE_DEFAULTS, spec.finetune, extra,
                      {"steps": steps, "mixture": mixture, "seed": seed})
     settings.setdefault("checkpoint_interval", max(1, steps // 2))
     return settings

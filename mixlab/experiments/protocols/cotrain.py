@@ -119,7 +119,7 @@ class Cotrain(Protocol):
         keep = {"checkpoint_interval": interval, "keep_checkpoints": params.steps // interval}
         build = finetune_config if (parent or start) else train_config
         config = build(spec, steps=params.steps, mixture=mixture, seed=seed, **start, **keep)
-        return RunSpec(key=key, kind="finetune" if parent else "pretrain", config=config, parent=parent,
+        return RunSpec(key=key, kind="finetune" if (parent or start) else "pretrain", config=config, parent=parent,
                        labels={"groups": list(names), "seed": seed})
 
     def summarize(self, spec: Any, results: Results, out: Path) -> Summary:
