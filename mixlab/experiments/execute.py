@@ -78,6 +78,8 @@ def _train(job: dict[str, Any], folder: Path) -> dict[str, Any]:
         config["init_from"] = str(RunFolder(parent).checkpoint(step) if step else parent)
     done_steps = checkpoint_steps(RunFolder(folder).checkpoints)
     resume = bool(done_steps)
+    # the step the trainer resumes from: its newest checkpoint that verifies (a damaged one is skipped)
+    resumed_from = next((s for s in reversed(done_steps) if verify(RunFolder(folder).checkpoint(s)) is None), None)
     if int(job.get("processes", 1)) > 1:
         _torchrun(PretrainConfig(**config), folder, resume, int(job["processes"]))
     else:
@@ -92,7 +94,7 @@ def _train(job: dict[str, Any], folder: Path) -> dict[str, Any]:
         overall.update(eval_loss=float(evals[-1]["eval_loss"]), eval_accuracy=float(evals[-1]["eval_accuracy"]))
     return {"steps": int(config["steps"]), "tokens": int(sum(r.get("tokens", 0) for r in train)),
             "metrics": {"overall": overall, "tasks": {}}, "metric_source": TRAIN_LOG,
-            "resumed_from_step": max(done_steps) if done_steps else None}
+            "resumed_from_step": resumed_from}
 
 
 def _torchrun(config: Any, folder: Path, resume: bool, processes: int) -> None:

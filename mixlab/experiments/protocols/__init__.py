@@ -9,6 +9,9 @@ Built in (ExT5, Aribandi et al. 2022):
 - ``pretrain_vs_prefinetune`` (§2.3, Table 4): vanilla, pre-finetuned, multi-task pre-trained -> the table;
 - ``sample_efficiency`` (§2.6, Figure 5): fine-tune from several pre-training steps -> score vs step.
 
+And mixture search (:mod:`mixlab.search.protocol`): ``regmix`` (RegMix, Liu et al. 2024): proxy runs on
+Dirichlet-sampled mixtures and baselines -> a regression's held-out Spearman, ``proposed_mixture.yaml``.
+
 A new protocol subclasses :class:`~mixlab.experiments.protocols.base.Protocol` and is registered with
 :func:`register_protocol` (in code) or an entry point in the group ``mixlab.protocols`` (a package).
 """
@@ -30,6 +33,7 @@ BUILTIN: dict[str, str] = {
     "task_scaling": "mixlab.experiments.protocols.task_scaling:TaskScaling",
     "pretrain_vs_prefinetune": "mixlab.experiments.protocols.prefinetune:PretrainVsPrefinetune",
     "sample_efficiency": "mixlab.experiments.protocols.sample_efficiency:SampleEfficiency",
+    "regmix": "mixlab.search.protocol:RegMix",
 }
 _REGISTERED: dict[str, type[Protocol]] = {}
 
