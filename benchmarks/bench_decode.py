@@ -73,7 +73,7 @@ def main() -> int:
     parser.add_argument("--per-task", type=int, default=64, help="validation examples per task")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, help="default: the run's target_length")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

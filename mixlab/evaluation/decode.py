@@ -86,7 +86,7 @@ def greedy_decode(model: Any, input_ids: Any, attention_mask: Any, *, max_length
     batch = input_ids.shape[0]
     out = torch.zeros((batch, max_length), dtype=torch.long, device=input_ids.device)
     lengths = torch.full((batch,), max_length, dtype=torch.long, device=input_ids.device)
-    with torch.inference_mode():
+    with torch.no_grad():  # not inference_mode: its tensors break torch-xla
         hidden = t5.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         cache = EncoderDecoderCache(DynamicCache(), DynamicCache())  # config=... would deep-copy it each call
         rows = torch.arange(batch, device=input_ids.device)  # original row of each live row
@@ -120,7 +120,7 @@ def beam_decode(model: Any, input_ids: Any, attention_mask: Any, *, max_length: 
     if num_beams < 1:
         raise ValueError(f"beam_decode: num_beams must be >= 1, got {num_beams}")
     t5 = _hf_model(model)
-    with torch.inference_mode():
+    with torch.no_grad():  # not inference_mode: its tensors break torch-xla
         generated = t5.generate(input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=max_length,
                                 num_beams=num_beams, do_sample=False, length_penalty=length_penalty,
                                 eos_token_id=eos_id, pad_token_id=PAD_ID)

@@ -183,6 +183,9 @@ class BestKeeper:
         from mixlab.text import load_tokenizer
 
         if self._tokenizer is None:
+            if self.tokenizer_path is None:
+                raise ConfigError("fine-tuning evaluation decodes text and needs a tokenizer; fix: set tokenizer "
+                                  "in the checkpoint's run config (or pass tokenizer=...)")
             self._tokenizer = load_tokenizer(self.tokenizer_path)
         config = trainer.config
         return evaluate_model(trainer.backend.unwrap(trainer.model), self._tokenizer, self.tasks, split=self.split,

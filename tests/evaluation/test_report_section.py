@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import mixlab
 from mixlab.evaluation import evaluate as ev
@@ -36,6 +37,6 @@ def test_report_shows_task_metrics_and_family_averages(wordnet_run, tmp_path, mo
     assert "first 3 predictions" in part and "none" in part  # what the model said, from pos.jsonl
 
     save_best(run / "best", {}, BestCheckpoint(step=20, metric="overall", value=50.0, path=str(run / "best")),
-              save_fn=lambda obj, path: open(path, "wb").write(b"x"))
+              save_fn=lambda obj, path: Path(path).write_bytes(b"x"))
     part = section(render_report(run), "evaluation")
     assert "Fine-tuning" in part and "best step" in part and "50.00" in part
