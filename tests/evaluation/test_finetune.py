@@ -82,3 +82,22 @@ def test_finetune_config_and_errors(wordnet_run, tmp_path):
     assert isinstance(make_schedule("constant", base_lr=0.5, warmup_steps=1), ConstantSchedule)
     with pytest.raises(ValueError, match="choose 'rsqrt' or 'constant'"):
         make_schedule("cosine", base_lr=0.5, warmup_steps=1)
+
+
+def test_a_resumed_finetune_keeps_its_best_so_far(wordnet_run, tmp_path, monkeypatch):
+    scripted = iter([30.0, 10.0])
+
+    def fake_eval(self, trainer):
+        task = TaskResult(task="wordnet/pos", family="Classification", split="validation", num_examples=4,
+                          metrics={"accuracy": next(scripted)})
+        return EvalResult.from_tasks([task], split="validation")
+
+    monkeypatch.setattr(ft.BestKeeper, "_evaluate", fake_eval)
+    out = tmp_path / "ft"
+    options = dict(out_dir=out, batch_size=4, eval_interval=2, progress=False)
+    first = mixlab.finetune(wordnet_run, "wordnet/pos", steps=2, **options)  # cut after step 2
+    assert first.best is not None and (first.best.step, first.best.value) == (2, 30.0)
+    resumed = mixlab.finetune(wordnet_run, "wordnet/pos", steps=4, resume=True, **options)
+    assert resumed.step == 4 and [e["step"] for e in resumed.evals] == [4]
+    assert resumed.best is not None and (resumed.best.step, resumed.best.value) == (2, 30.0)
+    assert json.loads((out / "best" / "best.json").read_text())["step"] == 2
