@@ -19,6 +19,7 @@ Rows whose target is empty (runs that failed or have not finished) are dropped a
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ from mixlab.errors import DataError
 from mixlab.search.table import import_extra
 
 PREFIX = "weight:"
+#: the tables of an experiment runner's results.sqlite
+RUNNER_TABLES = {"runs", "metrics", "meta"}
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".sqlite": "sqlite",
             ".sqlite3": "sqlite", ".db": "sqlite"}
 
@@ -49,7 +52,8 @@ class Split:
 
 
 def read_table(path: str | os.PathLike, *, table: str | None = None, query: str | None = None) -> Any:
-    """A pandas DataFrame of ``path``; for SQLite, ``query`` or ``table`` (default: the only table)."""
+    """A pandas DataFrame of ``path``; for SQLite, ``query`` or ``table`` (default: the only table; an experiment's
+    ``results.sqlite`` reads as :func:`runner_frame`)."""
     pandas = import_extra("pandas", "reading a results table")
     path = Path(path)
     if not path.is_file():
@@ -64,6 +68,8 @@ def read_table(path: str | os.PathLike, *, table: str | None = None, query: str 
     with closing(sqlite3.connect(path)) as db:
         if query is None:
             tables = [row[0] for row in db.execute("select name from sqlite_master where type in ('table', 'view')")]
+            if table is None and set(tables) >= RUNNER_TABLES:
+                return runner_frame(pandas, db)
             if table is None:
                 if len(tables) != 1:
                     raise DataError(f"results table {str(path)!r} holds tables {tables}; choose one with --table "
@@ -73,6 +79,31 @@ def read_table(path: str | os.PathLike, *, table: str | None = None, query: str 
                 raise DataError(f"results table {str(path)!r} has no table {table!r}; it has {tables}")
             query = f'select * from "{table}"'
         return pandas.read_sql_query(query, db)
+
+
+def runner_frame(pandas: Any, db: sqlite3.Connection) -> Any:
+    """The experiment runner's ``results.sqlite`` (:mod:`mixlab.experiments.results`) as one row per finished
+    proxy eval run whose labels hold group ``weights`` (the ``regmix`` protocol's): ``key``, ``seed``,
+    ``weight:<group>``, each overall metric, ``<metric>:<task>``, and ``mean <metric>`` over the tasks."""
+    rows = []
+    for key, labels, metrics in db.execute("select key, labels, metrics from runs where kind = 'eval' and "
+                                           "status = 'done'"):
+        labels, metrics = json.loads(labels or "{}"), json.loads(metrics or "{}")
+        if not isinstance(labels.get("weights"), dict) or labels.get("role", "proxy") != "proxy":
+            continue  # baselines may train longer than the proxies: not the same target
+        row: dict[str, Any] = {"key": key, "seed": labels.get("seed")}
+        row |= {f"{PREFIX}{group}": float(w) for group, w in labels["weights"].items()}
+        row |= {name: value for name, value in (metrics.get("overall") or {}).items()}
+        tasks = metrics.get("tasks") or {}
+        for task, values in sorted(tasks.items()):
+            row |= {f"{name}:{task}": value for name, value in values.items()}
+        for name in sorted({m for values in tasks.values() for m in values}):
+            row[f"mean {name}"] = float(np.mean([v[name] for v in tasks.values() if name in v]))
+        rows.append(row)
+    if not rows:
+        raise DataError("this experiment's results.sqlite has no finished eval run with mixture weights in its "
+                        "labels (run a regmix experiment, or give --table/--query)")
+    return pandas.DataFrame(rows).fillna({c: 0.0 for c in {c for r in rows for c in r if c.startswith(PREFIX)}})
 
 
 def _auto_weights(frame: Any, targets: Sequence[str], ignore: Sequence[str]) -> list[str]:

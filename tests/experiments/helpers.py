@@ -38,6 +38,8 @@ SHRINK = {
     "pretrain_vs_prefinetune": lambda p: {**p, "pretrain_steps": 3, "prefinetune_steps": 2,
                                           "finetune_steps": min(p.get("finetune_steps", 0), 2)},
     "sample_efficiency": lambda p: {**p, "steps": [2, 4], "finetune_steps": min(p.get("finetune_steps", 0), 2)},
+    "regmix": lambda p: {**p, "steps": 2, "num_mixtures": 14, "folds": 2, "kind": "linear", "candidates": 200,
+                         "top_k": 10, "compare_seeds": [0]},
 }
 
 
