@@ -30,6 +30,16 @@ def write_spec(folder: Path, spec: dict[str, Any], name: str = "spec.yaml") -> P
     return path
 
 
+#: the protocols this package ships (other protocols' examples are tested with their protocol)
+BUILTIN = ("cotrain", "r_sweep", "task_scaling", "pretrain_vs_prefinetune", "sample_efficiency")
+
+
+def examples(prefix: str = "") -> list[Path]:
+    """The example experiment specs of the built-in protocols."""
+    return [p for p in sorted(EXAMPLES.glob(f"{prefix}*.yaml"))
+            if yaml.safe_load(p.read_text()).get("protocol") in BUILTIN]
+
+
 #: per protocol: how to shrink an example's params to a few steps (the structure stays as shipped)
 SHRINK = {
     "cotrain": lambda p: {**p, "steps": 4, **({"start": {**p["start"], "steps": 2}} if "start" in p else {})},

@@ -10,7 +10,7 @@ import pytest
 from mixlab.errors import ConfigError
 from mixlab.experiments import ExperimentSpec, plan_experiment
 from mixlab.experiments.runs import RunSpec, make_plan
-from tests.experiments.helpers import EXAMPLES, TRAIN, tiny_cotrain
+from tests.experiments.helpers import EXAMPLES, TRAIN, examples, tiny_cotrain
 
 
 def plan(spec: dict, **kw):
@@ -98,7 +98,7 @@ def test_r_sweep_ratios_and_the_no_supervised_line():
     assert sorted({r.spec.labels["R"] for r in found.runs}) == ["0", "1", "2", "4", "inf"]
 
 
-@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", examples(), ids=lambda p: p.stem)
 def test_every_example_spec_plans(example: Path):
     found = plan_experiment(example, check_files=example.stem.startswith("wordnet"))
     assert found.runs and all(r.kind in ("pretrain", "finetune", "eval") for r in found.runs)

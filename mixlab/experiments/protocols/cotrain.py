@@ -149,6 +149,14 @@ class Cotrain(Protocol):
                 for r in rows]  # the column order of mixlab.affinity's results tables
         csv_path = out / "cotraining.csv"
         _write_csv(csv_path, rows, ["source", "target", "score", "budget"])
+        caption = (f"score = mean {spec.eval.metric!r} over the target group's tasks; "
+                   f"`mixlab affinity {csv_path.name}` reads this file")
+        zero = [f"{r['source']} at {r['budget']}" for r in rows if r["source"] == r["target"] and r["score"] <= 0]
+        if zero:  # relative gains need a positive baseline: keep the table, say why there is no graph
+            return Summary(title=self.title, tables={"cotraining": rows}, captions={"cotraining": caption},
+                           notes=[f"no transfer graph: the baseline of {', '.join(zero)} scores 0 (the model does "
+                                  f"not score on those tasks yet); fix: train longer (params.steps), or score with "
+                                  f"a metric the model already moves (eval.scorer: teacher_forced)"])
         graph = affinity.transfer_graph(csv_path)
         affinity.plot_transfer(graph, out / "cotraining.png", budget=budgets["data"])
         gains = affinity.average_gain(graph)
@@ -163,8 +171,7 @@ class Cotrain(Protocol):
             tables={"cotraining": rows, "table2": table2, "proposed_mixture": proposal_rows},
             figures={"cotraining.png": f"transfer graph and gains over the target alone at {budgets['data']!r}"},
             notes=notes,
-            captions={"cotraining": f"score = mean {spec.eval.metric!r} over the target group's tasks; "
-                                    f"`mixlab affinity {csv_path.name}` reads this file",
+            captions={"cotraining": caption,
                       "table2": "ExT5 Table 2 layout: row = source, column = target; the diagonal is "
                                 "'data-budget / compute-budget'; avg_gain_% = the source's mean relative gain",
                       "proposed_mixture": "propose_mixture (best-effort rule) over the most helpful groups"})
