@@ -63,6 +63,10 @@ _LAZY: dict[str, str] = {
     "affinity": "mixlab.affinity",
     # mixture search from results (RegMix, mixing laws)
     "search": "mixlab.search",
+    # experiments: the paper's protocols as specs, run on a process pool or Ray
+    "experiments": "mixlab.experiments",
+    "ExperimentSpec": "mixlab.experiments",
+    "run_experiment": "mixlab.experiments",
     # reports
     "report": "mixlab.report",
     # training
