@@ -4,7 +4,9 @@
 2. build the ``ext5`` mixture (C4 span denoising R-mixed with ExMix) and show its rates;
 3. analyse ExT5's co-training table (Table 2) as a transfer graph and propose a mixture;
 4. pre-train a tiny T5.1.1 on ``wordnet-ext5`` (the embedded data, same recipe);
-5. write the run folder: config, metrics, checkpoints, mixture manifest and an HTML report.
+5. write the run folder: config, metrics, checkpoints, mixture manifest and an HTML report;
+6. run a small co-training experiment (ExT5 §2.1) on four WordNet task families from that model,
+   turn the runs' scores into a transfer graph and propose a mixture from it.
 
 Run it with ``make demo`` or ``python examples/demo.py --out runs/demo``.
 """
@@ -95,10 +97,50 @@ def pretrain(registry: mixlab.Registry, out: Path, steps: int) -> mixlab.Pretrai
     return config
 
 
+#: the co-training experiment's families (four of the six supervised WordNet families: 4 + 6 runs)
+COTRAIN_FAMILIES = ["Classification", "Commonsense", "Reading Comprehension", "Semantic relations"]
+
+
+def cotrain(registry: mixlab.Registry, out: Path, steps: int) -> None:
+    """ExT5 §2.1 in miniature: co-train the pre-trained model on each family and each pair, score, propose."""
+    from mixlab import affinity
+    from mixlab.experiments.report import write_report
+
+    spec = mixlab.ExperimentSpec(
+        name="demo-cotrain", protocol="cotrain",
+        train={"model": "tiny", "tokenizer": mixlab_wordnet.tokenizer_path(), "batch_size": 16, "input_length": 64,
+               "target_length": 24, "log_interval": 10, "backend": {"precision": "fp32", "device": "cpu"}},
+        finetune={"learning_rate": 0.003},
+        eval={"max_examples": 64, "scorer": "teacher_forced", "metric": "eval_accuracy"},
+        params={"families": COTRAIN_FAMILIES, "within": {"collection": "wordnet", "tag": "supervised"},
+                "steps": steps, "start": {"checkpoint": str(out.resolve())}})
+    folder = out / "cotrain"
+    print(f"\nCo-training experiment: {len(COTRAIN_FAMILIES)} families alone and in pairs, {steps} steps each, "
+          f"from the model above (2 worker processes)...")
+    result = mixlab.run_experiment(spec, folder, workers=2, registry=registry)
+    if not result.ok:
+        raise SystemExit(f"co-training runs failed: {result.failed}")
+    trained = [r for r in result.plan.runs if r.kind != "eval"]
+    print(f"  {len(trained)} co-training runs and {len(result.plan.runs) - len(trained)} evaluations; "
+          f"results table {folder / 'results.sqlite'}")
+    graph = affinity.transfer_graph(folder / "cotraining.csv")
+    gains = affinity.average_gain(graph)
+    print("  average gain to other families (%): "
+          + ", ".join(f"{node} {gain:+.2f}" for node, gain in sorted(gains.items(), key=lambda item: -item[1])))
+    families = {family: [t.name for t in registry.select(family=family, collection="wordnet")]
+                for family in COTRAIN_FAMILIES}
+    proposal = affinity.propose_mixture(graph, families, k=2, registry=registry, cap=None, name="demo-proposal")
+    print("  proposed mixture (top 2 families): " + ", ".join(f"{task} {p:.3f}" for task, p in
+                                                            sorted(proposal.probabilities.items())))
+    page = write_report(folder)
+    print(f"  Experiment report: {page.resolve()} (mixlab affinity {folder / 'cotraining.csv'})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/demo", help="run folder to write")
     parser.add_argument("--steps", type=int, default=300, help="training steps")
+    parser.add_argument("--cotrain-steps", type=int, default=40, help="steps of each co-training run (0: skip)")
     args = parser.parse_args()
     out = Path(args.out)
     if out.exists():
@@ -112,6 +154,8 @@ def main() -> None:
     pretrain(registry, out, args.steps)
     report = mixlab.report.write_report(out)
     print(f"\nReport: {report.resolve()}")
+    if args.cotrain_steps:
+        cotrain(registry, out, args.cotrain_steps)
 
 
 if __name__ == "__main__":
