@@ -50,8 +50,11 @@ _LAZY: dict[str, str] = {
     "resolve_mixture": "mixlab.samplers",
     "per_example": "mixlab.samplers",
     "strategies": "mixlab.samplers",
+    "MixtureSchedule": "mixlab.samplers.mixture_schedule",
     # the stream
     "MixtureStream": "mixlab.stream",
+    # mixtures that change during training
+    "policies": "mixlab.policies",
     # text -> tensors
     "Tokenizer": "mixlab.text",
     "load_tokenizer": "mixlab.text",

@@ -72,6 +72,8 @@ METRIC_KEYS: dict[str, str] = {
     "data": "this process's data counters (num_bad_rows, num_truncated, ...), when the source keeps them",
     "batch_digests": "a short hash of each step's batch (log_batch_digest: true)",
     "task_weights": "task -> probability the training data is drawn with now (changes under a schedule or policy)",
+    "policy": "with a policy or schedule: kind, its weights, its per-task signal (DoReMi: excess loss; ODM: reward) "
+              "and DoReMi's running average",
     "task_example_share": "task -> its share of the training examples (decoder segments) in those steps' "
                           "batches, all processes (compare with the mixture's probabilities)",
     "task_token_share": "task -> its share of those batches' non-padding input and target tokens",

@@ -55,6 +55,7 @@ SECTION_TITLES = tuple((anchor, f"{i}. {heading}") for i, (anchor, heading, _) i
 #: parts added after ``SECTIONS`` only when the run holds one of the paths: (anchor, heading, builder, paths)
 OPTIONAL_SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("evaluation", "Evaluation with task metrics", "mixlab.report.evaluation:evaluation_part", ("eval", "best")),
+    ("weights", "Mixture weights over training", "mixlab.report.weights:weights_part", ("metrics.jsonl",)),
 )
 
 
@@ -87,7 +88,9 @@ def render_report(run_dir: str | Path, affinity: str | Path | None = None) -> st
     parts = [(anchor, titles[anchor], _builder(target)(report)) for anchor, _, target in SECTIONS]
     for anchor, heading, target, needs in OPTIONAL_SECTIONS:
         if any((path / need).exists() for need in needs):
-            parts.append((anchor, f"{len(parts) + 1}. {heading}", _builder(target)(report)))
+            body = _builder(target)(report)
+            if body:  # a part with nothing to show (e.g. weights that never changed) is left out
+                parts.append((anchor, f"{len(parts) + 1}. {heading}", body))
     name = (run.config or {}).get("name")
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return html.page(

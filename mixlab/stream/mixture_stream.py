@@ -185,6 +185,10 @@ class MixtureStream:
                 continue
             yield {"task": names[tid], "index": index, **formatted}
 
+    def loaded_rows(self) -> dict[str, Sequence[Mapping[str, Any]]]:
+        """Task -> rows loaded so far: ``data=`` for another stream over the same tasks and split (no reload)."""
+        return self._rows.loaded()
+
     @property
     def skipped_rows(self) -> dict[str, int]:
         """Task -> bad rows skipped so far (``on_bad_row="skip"``), sorted by task; tasks with none are left out."""

@@ -133,6 +133,11 @@ class Rows:
                 out[at] = row
         return out
 
+    def loaded(self) -> dict[str, Sequence[Mapping[str, Any]]]:
+        """Task name -> the rows loaded so far (fitted to the declared size): pass them as ``data=`` to a new
+        stream over the same tasks to skip loading them again."""
+        return {name: rows for name, rows in zip(self.names, self._rows, strict=True) if rows is not None}
+
     # ----------------------------------------------------------------- careful path
     def rows_of(self, tid: int) -> Sequence[Mapping[str, Any]]:
         """The rows of task ``tid``, loaded now if need be (a failed load raises its ``DataError`` here)."""

@@ -234,6 +234,12 @@ class BatchIterator(Iterator[dict]):
             start = end
         return Ragged.concat(inputs), Ragged.concat(targets), np.concatenate(task_ids)
 
+    def read_saved_chunks(self) -> None:
+        """Read now the chunks a loaded state refers to (the next batches would read them anyway): afterwards
+        the stream stands at its first item that no saved position depends on."""
+        while self._replay and self._read_chunk():
+            pass
+
     # -- state ----------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         """Stream state at the oldest live chunk + used-example marks; see the module docstring."""

@@ -18,6 +18,7 @@ from mixlab._loaders import load_json, load_yaml
 from mixlab._spec import Spec
 from mixlab.backends.base import PARALLELISM, PRECISIONS
 from mixlab.errors import ConfigError
+from mixlab.policies.spec import PolicySpec
 from mixlab.train.model import PRESETS
 
 _HINTS = {
@@ -29,6 +30,7 @@ _HINTS = {
     "data": "use 'mixture' (default) or 'synthetic'",
     "backend": "e.g. {name: torch, precision: bf16, parallel: ddp}",
     "backend.device": "use 'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'",
+    "policy": "e.g. {kind: doremi, reference: runs/ref} or {kind: odm} (docs/training.md)",
 }
 
 
@@ -132,6 +134,8 @@ class PretrainConfig(Spec):
         default="error", description="a data row that cannot be formatted: raise DataError, or skip and count it")
     log_batch_digest: bool = Field(default=False, description="log a short hash of each step's input_ids/labels "
                                                               "(metrics.jsonl 'batch_digests'; checks exact resume)")
+    policy: PolicySpec | None = Field(default=None, description="how the mixture weights move during training: "
+                                      "{kind: doremi | odm | schedule, ...} (docs/training.md)")
     backend: BackendSpec = Field(default_factory=BackendSpec)
 
     @field_validator("model", mode="before")
@@ -152,6 +156,9 @@ class PretrainConfig(Spec):
         if self.data == "mixture" and self.mixture is None:
             raise ValueError("no mixture given; fix: set mixture to a name (e.g. wordnet-ext5), a spec file or an "
                              "inline spec, or set data: synthetic")
+        if self.data == "synthetic" and self.policy is not None:
+            raise ValueError(f"policy {self.policy.kind!r} moves mixture weights but data is 'synthetic' (no mixture); "
+                             "fix: remove policy or train on a mixture")
         if self.data == "synthetic" and self.R is not None:
             raise ValueError("R is set but data is 'synthetic', so it does nothing; fix: remove R")
         if self.loss_scaling == "muppet" and not self.output_space_sizes:

@@ -189,8 +189,9 @@ class MixtureBatches:
     def _open(self) -> tuple[Any, Any]:
         from mixlab.text import batches
 
+        loaded = {} if self._live is None else self._live[0].loaded_rows()  # a restart reads no file again
         stream = self.mixture.stream(self.seed, shard=self.shard, split=self.split, exhaustion=self.exhaustion,
-                                     data=self.data, on_bad_row=self.on_bad_row)
+                                     data={**loaded, **(self.data or {})}, on_bad_row=self.on_bad_row)
         return stream, batches(stream, self.tokenizer, self.batch_config, seed=self.seed, task_names=self.task_names)
 
     def _batches(self) -> Any:
@@ -204,8 +205,32 @@ class MixtureBatches:
             yield batch
 
     def state_dict(self) -> dict[str, Any]:
+        """Where the source is; the batch iterator's stream state (taken when its oldest live chunk was read)
+        learns the weight changes set since, so a resume replays them."""
+        iterator = self._batches().state_dict()
+        assert self._live is not None
+        iterator = {**iterator, "stream": self._live[0].with_changes(iterator["stream"])}
         return {**header(self.kind, STATE_VERSION), "shard": list(self.shard), "split": self.split,
-                "iterator": self._batches().state_dict()}
+                "iterator": iterator}
+
+    # -- weights that change (mixlab.train.mixing) -------------------------------------------------
+    def prepare_change(self, state: Mapping[str, Any] | None) -> int:
+        """Continue from ``state`` (``None``: the start) and read the stream items it still refers to; return the
+        stream's global position there: the earliest a weight change can take effect without touching them."""
+        if state is not None:
+            self.load_state_dict(state)
+        self._batches()
+        assert self._live is not None
+        stream, batches = self._live
+        batches.read_saved_chunks()
+        return int(stream.position)
+
+    def set_probabilities(self, probabilities: Mapping[str, float], at_position: int) -> None:
+        """Draw with ``probabilities`` from global stream position ``at_position`` on (see
+        ``MixtureStream.set_probabilities``)."""
+        self._batches()
+        assert self._live is not None
+        self._live[0].set_probabilities(probabilities, at_position=at_position)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Continue after the batch ``state`` was taken at; refuses another shard, split or batch settings."""
@@ -257,6 +282,7 @@ class Prefetcher:
             raise item
         return item
 
-    def close(self) -> None:
+    def close(self, wait: bool = False) -> None:
+        """Stop the thread; ``wait``: until it has stopped (before the source is touched again), else 5 s at most."""
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=None if wait else 5)

@@ -10,7 +10,6 @@ checkpoint with the same batches (bit-identical losses on the torch CPU backend)
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import math
@@ -33,8 +32,10 @@ from mixlab.train.checkpoint import CheckpointManager, resolve_checkpoint
 from mixlab.train.config import PretrainConfig
 from mixlab.train.data import BatchSource, Prefetcher, as_source, with_states
 from mixlab.train.data_factory import DataFactory, build_data
+from mixlab.train.digest import batch_digest
 from mixlab.train.loss import compute_loss, muppet_weights
 from mixlab.train.metrics import MetricsLog
+from mixlab.train.mixing import MixingControl, change_weights, initial_weights, restore_mixing
 from mixlab.train.model import T5_VOCAB_SIZE, PackedT5, build_model, count_parameters
 from mixlab.train.schedule import make_schedule
 from mixlab.train.shares import TaskShares
@@ -99,7 +100,10 @@ class Trainer:
                          split=config.eval_split)
             self.eval_source = None if found is None else as_source(found, "data factory (eval split)")
         self.task_names = list(self.source.task_names)
-        self.mixture_weights = _initial_weights(self.source)  # the target weights in force (logged as task_weights)
+        self.mixture_weights = initial_weights(self.source)  # the target weights in force (logged as task_weights)
+        self.mixing = MixingControl.build(config, self.source, backend, self.vocab_size)  # a policy or a schedule
+        if self.mixing is not None:
+            self.mixture_weights = self.mixing.weights
         t5 = build_model(config.model.shape, self.vocab_size, seed=config.seed, dropout_rate=config.model.dropout_rate)
         self.num_parameters = count_parameters(t5)  # before the backend wraps or shards it (env.json, the report)
         if config.init_from:
@@ -160,6 +164,8 @@ class Trainer:
         self.step = trainer["step"]
         self.data_state = trainer["data"][self.backend.rank]
         self.backend.set_rng_state(trainer["rng"][self.backend.rank])
+        if restore_mixing(self.mixing, trainer.get("mixing"), folder, self.backend):
+            self.mixture_weights = self.mixing.weights  # type: ignore[union-attr]
         log.info("resumed from %s at step %d", folder, self.step)
 
     def _write_run_files(self) -> None:
@@ -187,7 +193,9 @@ class Trainer:
                            z_loss=self.config.z_loss, task_weights=self.task_weights)
         self.backend.backward(out.loss)
         self.backend.optimizer_step(self.optimizer)
-        return out.loss.detach(), out.task_loss_sums, out.task_token_counts, out.token_correct
+        outputs = out.loss.detach(), out.task_loss_sums, out.task_token_counts, out.token_correct
+        extra = None if self.mixing is None else self.mixing.step_extras(logits, batch)  # DoReMi: excess losses
+        return outputs if extra is None else (*outputs, extra)
 
     def fit(self, *, resume: bool = False, progress: bool = True) -> TrainResult:
         from tqdm.auto import tqdm
@@ -200,6 +208,8 @@ class Trainer:
         window = _Window(len(self.task_names), backend.device)
         if self.data_state is not None:
             self.source.load_state_dict(self.data_state)
+        if self.mixing is not None:  # the policy's first weights (data or loss: DoReMi weights the loss in place)
+            self.task_weights = self.mixing.start(self.source, self.data_state is None, self.task_weights)
         # the producer thread pairs each batch with the state after it: checkpoints save the last one trained on
         batches = Prefetcher(with_states(self.source), depth=2)
         self.model.train()  # once, not per step; _evaluate switches back after its batches
@@ -219,7 +229,8 @@ class Trainer:
                 batch = backend.to_device(host_batch)
                 window.data_seconds += time.perf_counter() - waited
                 self.lr.fill_(self.schedule(self.step))
-                window.add(self.step_fn(batch))
+                outputs = self.step_fn(batch)
+                window.add(outputs[:4])
                 self.step += 1
                 bar.update(1)
                 if self.step % config.log_interval == 0 or self.step == config.steps:
@@ -227,6 +238,8 @@ class Trainer:
                     bar.set_postfix(loss=f"{last['loss']:.4f}")
                 if self.eval_source is not None and self.step % config.eval_interval == 0:
                     last = {**last, **self._evaluate()}
+                if self.mixing is not None:
+                    batches = self._mix(batches, outputs)
                 for hook in self.hooks:
                     extra = hook(self)
                     if extra:
@@ -235,11 +248,23 @@ class Trainer:
                 interval = config.checkpoint_interval
                 if (interval and self.step % interval == 0) or self.step == config.steps:
                     saved = self._save()
+            if self.mixing is not None and backend.is_main and self.step == config.steps:
+                self.mixing.finish(self.out_dir, config.name)  # DoReMi: the averaged weights as a mixture spec
         finally:
             batches.close()
             bar.close()
             self.metrics.close()
         return TrainResult(out_dir=self.out_dir, step=self.step, last_metrics=last, checkpoint=saved)
+
+    def _mix(self, batches: Prefetcher, outputs: tuple[torch.Tensor, ...]) -> Prefetcher:
+        """The policy observes this step; new weights restart the data (see :mod:`mixlab.train.mixing`)."""
+        weights = self.mixing.after_step(self.step, outputs)  # type: ignore[union-attr]
+        if weights is None:
+            return batches
+        batches.close(wait=True)  # its batches were drawn with the old weights
+        self.data_state = change_weights(self.source, self.data_state, weights, self.backend)
+        self.mixture_weights = weights
+        return Prefetcher(with_states(self.source), depth=2)
 
     def _log(self, window: _Window) -> dict[str, Any]:
         backend = self.backend
@@ -267,6 +292,8 @@ class Trainer:
             record["data"] = dict(data_stats)
         if self.mixture_weights is not None:  # the weights the data is drawn with now (they change under a policy)
             record["task_weights"] = dict(self.mixture_weights)
+        if self.mixing is not None:
+            record["policy"] = self.mixing.summary()
         if self.config.log_batch_digest:
             record["batch_digests"] = list(window.digests)
         record.update(window.shares.record(self.task_names, backend.all_gather_object))  # realised task shares
@@ -303,10 +330,13 @@ class Trainer:
         state = backend.state_dict(self.model, self.optimizer)
         data_states = backend.all_gather_object(self.data_state)
         rng_states = backend.all_gather_object(backend.rng_state())
+        mixing = None if self.mixing is None else backend.all_gather_object(self.mixing.local_state())
         folder = None
         if backend.is_main:
             trainer = {"step": self.step, "world_size": backend.world_size, "data": data_states, "rng": rng_states,
                        "config": self.config.to_dict()}
+            if self.mixing is not None and mixing is not None:
+                trainer["mixing"] = self.mixing.state_dict(mixing)
             folder = self.checkpoints.save(self.step, {"model": state["model"], "optimizer": state["optimizer"],
                                                        "trainer": trainer})
         backend.barrier()
@@ -347,16 +377,6 @@ class _Window:
         return float(totals[0]), float(totals[1]), totals[2:2 + n].tolist(), totals[2 + n:].tolist()
 
 
-def batch_digest(batch: dict[str, Any]) -> str:
-    """A short hash of a host batch's ``input_ids`` and ``labels`` (numpy, before the device: no sync)."""
-    digest = hashlib.blake2b(digest_size=8)
-    for key in ("input_ids", "labels"):
-        array = np.ascontiguousarray(batch[key])
-        digest.update(f"{key}{array.dtype.str}{array.shape}".encode())
-        digest.update(array.data)
-    return digest.hexdigest()
-
-
 def _check_output_sizes(task_names: list[str], sizes: dict[str, int]) -> None:
     """Muppet scaling: warn about tasks without an output-space size (weight 1) and unknown names."""
     unknown = sorted(set(sizes) - set(task_names))
@@ -367,16 +387,6 @@ def _check_output_sizes(task_names: list[str], sizes: dict[str, int]) -> None:
     if unsized:
         warnings.warn(f"loss_scaling 'muppet': {len(unsized)} task(s) have no output_space_sizes entry and keep "
                       f"weight 1: {', '.join(unsized[:8])}{' ...' if len(unsized) > 8 else ''}", stacklevel=4)
-
-
-def _initial_weights(source: Any) -> dict[str, float] | None:
-    """The leaf probabilities a mixture source starts with (a scheduled mixture's first stage); ``None`` without one."""
-    mixture = getattr(source, "mixture", None)
-    if mixture is None:
-        return None
-    from mixlab.samplers.mixture_schedule import initial_probabilities
-
-    return dict(initial_probabilities(mixture))
 
 
 def _load_tokenizer(path: str | None) -> Any:

@@ -2,7 +2,8 @@
 
 After every kill each ``checkpoints/step_*`` folder verifies against its manifest; after the last
 resume the run has the per-step losses (bit-identical on CPU) and per-step batch digests of an
-uninterrupted run, so it trained on exactly the same examples.
+uninterrupted run, so it trained on exactly the same examples. The second test does the same with
+a policy that changes the mixture weights every third step, killing right after such an update.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def _fields(out_dir: Path) -> dict:
 
 
 def _per_step(run_dir: Path) -> list[tuple]:
-    return [(m["step"], m["loss"], m["task_loss"], m["batch_digests"]) for m in read_metrics(run_dir) if "loss" in m]
+    return [(m["step"], m["loss"], m["task_loss"], m["batch_digests"], m.get("task_weights"))
+            for m in read_metrics(run_dir) if "loss" in m]
 
 
 def _last_step(run_dir: Path) -> int:
@@ -72,16 +74,32 @@ def _assert_checkpoints_verify(run_dir: Path) -> list[int]:
 
 
 def test_sigkill_at_random_points_then_resume_matches_uninterrupted_run(tmp_path):  # ~25 s
-    killed = tmp_path / "killed"
-    cfg_path = tmp_path / "cfg.yaml"
-    cfg_path.write_text(yaml.safe_dump(_fields(killed)))
-    cmd = [sys.executable, "-m", "mixlab", "train", str(cfg_path), "--no-progress"]
     rng = np.random.default_rng(20261123)
     # four kills: at a random instant of start-up, after a random step (at a random instant in a later one),
     # in the middle of a checkpoint write, after another random step
     plan = [("time", float(rng.uniform(0.5, 2.5))), ("step", int(rng.integers(2, 12))), ("checkpoint", None),
             ("step", int(rng.integers(22, 32)))]
-    resume = []
+    _kill_resume_and_compare(tmp_path, {}, plan, rng)
+
+
+def test_sigkill_with_a_policy_right_after_weight_updates_and_mid_checkpoint(tmp_path):  # ~30 s
+    """ODM updates the weights after every third step; kills land right after an update (and in a checkpoint
+    write), and the resumed run still has the uninterrupted run's batches, losses and weights."""
+    rng = np.random.default_rng(20261204)
+    updates = [s for s in range(3, STEPS, 3) if s % 4]  # update steps that are not checkpoint steps
+    plan = [("update", int(rng.choice(updates[:3]))), ("checkpoint", None), ("update", int(rng.choice(updates[5:8]))),
+            ("time", float(rng.uniform(0.5, 2.5)))]
+    mixture = {"name": "pair", "tasks": ["wordnet/antonym", "wordnet/pos", "wordnet/supersense"],
+               "strategy": {"kind": "proportional"}}
+    _kill_resume_and_compare(tmp_path, {"mixture": mixture, "policy": {"kind": "odm", "every": 3}}, plan, rng)
+
+
+def _kill_resume_and_compare(tmp_path: Path, extra: dict, plan: list, rng: np.random.Generator) -> None:
+    killed = tmp_path / "killed"
+    cfg_path = tmp_path / "cfg.yaml"
+    cfg_path.write_text(yaml.safe_dump({**_fields(killed), **extra}))
+    cmd = [sys.executable, "-m", "mixlab", "train", str(cfg_path), "--no-progress"]
+    resume: list[str] = []
     for trial, (kind, point) in enumerate(plan):
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         if kind == "checkpoint":
@@ -91,6 +109,8 @@ def test_sigkill_at_random_points_then_resume_matches_uninterrupted_run(tmp_path
         try:
             if kind == "time":
                 time.sleep(point)
+            elif kind == "update":  # right after the log line of an update step: the change is being made
+                _wait(lambda: _last_step(killed) >= point, proc, f"step {point}")  # noqa: B023 - called now
             elif kind == "step":
                 _wait(lambda: _last_step(killed) >= point, proc, f"step {point}")  # noqa: B023 - called now
                 time.sleep(float(rng.uniform(0, 0.05)))  # somewhere inside a later step
@@ -114,8 +134,11 @@ def test_sigkill_at_random_points_then_resume_matches_uninterrupted_run(tmp_path
     assert _assert_checkpoints_verify(killed)[-1] == STEPS
     assert not list((killed / "checkpoints").glob(".*")), "leftover staging/trash folders were not cleaned"
 
-    straight = train(PretrainConfig(**_fields(tmp_path / "straight")), progress=False)
+    straight = train(PretrainConfig(**{**_fields(tmp_path / "straight"), **extra}), progress=False)
     expected, got = _per_step(straight.out_dir), _per_step(killed)
     assert [r[0] for r in got] == list(range(1, STEPS + 1))
     assert [r[3] for r in got] == [r[3] for r in expected]  # the same examples, step by step
-    assert got == expected  # losses bit-identical
+    assert got == expected  # losses (and weights) bit-identical
+    if "policy" in extra:
+        weights = [r[4] for r in got]
+        assert len({tuple(sorted(w.items())) for w in weights}) > 3, "the policy never moved the weights"

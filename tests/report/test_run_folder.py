@@ -40,7 +40,8 @@ def test_trainer_writes_only_documented_metric_keys(real_run):
     assert all(tuple(sorted(r)) == tuple(sorted(rf.EVAL_KEYS)) for r in eval_records)
     undocumented = {key for r in records for key in r} - set(rf.METRIC_KEYS)
     assert undocumented == set()
-    expected = set(rf.METRIC_KEYS) - set(rf.EVAL_KEYS) - {"data"} | {"step"}  # no data counters on synthetic data
+    # no data counters, mixture weights or policy on synthetic data
+    expected = set(rf.METRIC_KEYS) - set(rf.EVAL_KEYS) - {"data", "task_weights", "policy"} | {"step"}
     assert all(set(r) - {"data"} == expected for r in train_records)
     assert all(len(r["batch_digests"]) == 1 for r in train_records)
 
