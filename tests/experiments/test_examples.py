@@ -34,6 +34,7 @@ def test_example_runs_end_to_end(example, tmp_path):
                                       for figure in summary["figures"])
 
 
+@pytest.mark.slow  # a worker process, a training run and decoding (about 20 s on 2 cores)
 def test_the_default_scorer_decodes_and_keeps_the_predictions(tmp_path):
     spec = {"name": "decoded", "protocol": "r_sweep", "train": TRAIN, "eval": {"max_examples": 4, "batch_size": 4},
             "params": {"self_supervised": "wordnet/text", "supervised": "wordnet", "R": [1], "no_supervised": False,

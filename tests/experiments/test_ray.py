@@ -6,12 +6,13 @@ import builtins
 
 import pytest
 
+from mixlab.cli import main
 from mixlab.experiments import ResultsTable, run_experiment
 from mixlab.experiments.executors import MissingRayError, make_executor
 from tests.experiments.helpers import tiny_cotrain, write_spec
 
 
-def test_a_missing_ray_is_one_line_naming_the_extra(monkeypatch):
+def test_a_missing_ray_is_one_line_naming_the_extra(monkeypatch, tmp_path, capsys):
     real_import = builtins.__import__
 
     def no_ray(name, *args, **kwargs):
@@ -23,6 +24,10 @@ def test_a_missing_ray_is_one_line_naming_the_extra(monkeypatch):
     with pytest.raises(MissingRayError, match=r"^--executor ray needs ray, which is not installed: "
                                               r"pip install 'mixlab\[ray\]'$"):
         make_executor("ray")
+    spec = write_spec(tmp_path, tiny_cotrain())
+    assert main(["experiment", "run", str(spec), "--out", str(tmp_path / "out"), "--executor", "ray"]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "mixlab experiment: error: --executor ray needs ray, which is not installed: pip install 'mixlab[ray]'"]
 
 
 @pytest.mark.slow

@@ -120,6 +120,7 @@ def test_status_report_and_dry_run(experiment, capsys):
     assert not (out / "unused").exists()
 
 
+@pytest.mark.slow  # starts a fresh worker process (about 15 s on 2 cores)
 def test_a_done_run_whose_checkpoint_was_damaged_runs_again_from_its_last_good_one(experiment):
     spec, out, result = experiment
     pair = result.plan.run("pair/CLS+SEM/s0")
