@@ -71,6 +71,8 @@ METRIC_KEYS: dict[str, str] = {
     "data_share": "share of wall time spent waiting for the input pipeline",
     "data": "this process's data counters (num_bad_rows, num_truncated, ...), when the source keeps them",
     "batch_digests": "a short hash of each step's batch (log_batch_digest: true)",
+    "example_digests": "per step, an order-independent digest of the global batch's examples, all processes "
+                       "(log_batch_digest: true; the same on any number of processes)",
     "task_weights": "task -> probability the training data is drawn with now (changes under a schedule or policy)",
     "policy": "with a policy or schedule: kind, its weights, its per-task signal (DoReMi: excess loss; ODM: reward) "
               "and DoReMi's running average",

@@ -134,6 +134,8 @@ class PretrainConfig(Spec):
         default="error", description="a data row that cannot be formatted: raise DataError, or skip and count it")
     log_batch_digest: bool = Field(default=False, description="log a short hash of each step's input_ids/labels "
                                                               "(metrics.jsonl 'batch_digests'; checks exact resume)")
+    data_shards: int | None = Field(default=None, gt=0, description="virtual data shards (default: the process "
+                                    "count at the start); a run resumes on any process count that divides it")
     policy: PolicySpec | None = Field(default=None, description="how the mixture weights move during training: "
                                       "{kind: doremi | odm | schedule, ...} (docs/training.md)")
     backend: BackendSpec = Field(default_factory=BackendSpec)

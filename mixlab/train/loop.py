@@ -25,14 +25,15 @@ import torch
 
 from mixlab.backends import Backend, get_backend
 from mixlab.environment import write_environment
-from mixlab.errors import CheckpointError, ConfigError, ResumeError
+from mixlab.errors import CheckpointError, ConfigError
 from mixlab.run_folder import RunFolder
 from mixlab.train.adafactor import Adafactor
 from mixlab.train.checkpoint import CheckpointManager, resolve_checkpoint
 from mixlab.train.config import PretrainConfig
 from mixlab.train.data import BatchSource, Prefetcher, as_source, with_states
 from mixlab.train.data_factory import DataFactory, build_data
-from mixlab.train.digest import batch_digest
+from mixlab.train.digest import batch_digest, example_digest, global_digests
+from mixlab.train.elastic import DataShards, restore_rng
 from mixlab.train.loss import compute_loss, muppet_weights
 from mixlab.train.metrics import MetricsLog
 from mixlab.train.mixing import MixingControl, change_weights, initial_weights, restore_mixing
@@ -92,8 +93,8 @@ class Trainer:
             from mixlab.registry import load_registry
 
             registry = load_registry()
-        self.source: BatchSource = as_source(data(config, backend, self.vocab_size, tokenizer=tokenizer,
-                                                  registry=registry))
+        self.shards = DataShards(data, config, backend, self.vocab_size, tokenizer, registry)  # virtual data shards
+        self.source: BatchSource = self.shards.build(config.data_shards or backend.world_size)
         self.eval_source: BatchSource | None = None
         if config.eval_interval:
             found = data(config, backend, self.vocab_size, tokenizer=tokenizer, registry=registry,
@@ -122,7 +123,7 @@ class Trainer:
                                              save_fn=backend.save, load_fn=backend.load)
         self.metrics = MetricsLog(self.out_dir, enabled=backend.is_main)
         self.step_fn = backend.compile(self._train_step)
-        self.step, self.data_state = 0, None
+        self.step, self.data_state, self.example_sums = 0, None, list[int]()
         self._eval_batches: list[dict[str, Any]] | None = None  # host batches of the eval split, made once
         backend.seed(config.seed * 1009 + backend.rank)
 
@@ -156,14 +157,11 @@ class Trainer:
             return
         parts = self.checkpoints.load(folder, ("model", "optimizer", "trainer"))
         trainer = parts["trainer"]
-        if trainer["world_size"] != self.backend.world_size:
-            raise ResumeError(f"checkpoint {folder} was written by {trainer['world_size']} processes, this run has "
-                              f"{self.backend.world_size}; resume with the same number of processes")
         self.backend.load_state_dict(self.model, self.optimizer, {"model": parts["model"],
                                                                   "optimizer": parts["optimizer"]})
         self.step = trainer["step"]
-        self.data_state = trainer["data"][self.backend.rank]
-        self.backend.set_rng_state(trainer["rng"][self.backend.rank])
+        self.source, self.data_state = self.shards.restore(trainer, folder, self.source)  # any process count dividing
+        restore_rng(self.backend, trainer["rng"])  # the data shards (mixlab.train.elastic)
         if restore_mixing(self.mixing, trainer.get("mixing"), folder, self.backend):
             self.mixture_weights = self.mixing.weights  # type: ignore[union-attr]
         log.info("resumed from %s at step %d", folder, self.step)
@@ -223,6 +221,7 @@ class Trainer:
                 host_batch, self.data_state = next(batches)
                 if config.log_batch_digest:
                     window.digests.append(batch_digest(host_batch))
+                    self.example_sums.append(example_digest(host_batch))
                 window.tokens += int(np.count_nonzero(host_batch["input_ids"])
                                      + np.count_nonzero(host_batch["labels"] >= 0))
                 window.shares.add(host_batch)
@@ -296,6 +295,8 @@ class Trainer:
             record["policy"] = self.mixing.summary()
         if self.config.log_batch_digest:
             record["batch_digests"] = list(window.digests)
+            record["example_digests"] = global_digests(backend.all_gather_object(self.example_sums))
+            self.example_sums = []
         record.update(window.shares.record(self.task_names, backend.all_gather_object))  # realised task shares
         self.metrics.write(record)
         window.reset()
@@ -334,7 +335,7 @@ class Trainer:
         folder = None
         if backend.is_main:
             trainer = {"step": self.step, "world_size": backend.world_size, "data": data_states, "rng": rng_states,
-                       "config": self.config.to_dict()}
+                       "config": self.config.to_dict(), "data_shards": self.shards.num_shards}
             if self.mixing is not None and mixing is not None:
                 trainer["mixing"] = self.mixing.state_dict(mixing)
             folder = self.checkpoints.save(self.step, {"model": state["model"], "optimizer": state["optimizer"],
