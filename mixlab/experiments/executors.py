@@ -22,14 +22,10 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from mixlab.errors import ConfigError, MixlabError
+from mixlab.errors import ConfigError
 from mixlab.experiments.execute import execute
 
 EXECUTORS = ("local", "ray")
-
-
-class MissingRayError(MixlabError, ImportError):
-    """``--executor ray`` without the ``ray`` package."""
 
 
 class LocalExecutor:
@@ -92,14 +88,10 @@ class RayExecutor:
 
 
 def require_ray() -> Any:
-    """The ``ray`` module, or one line saying how to install it."""
-    try:
-        import ray
-    except ModuleNotFoundError as exc:
-        if exc.name != "ray":
-            raise
-        raise MissingRayError("--executor ray needs ray, which is not installed: pip install 'mixlab[ray]'") from None
-    return ray
+    """The ``ray`` module, or :class:`~mixlab.errors.MissingDependencyError` saying how to install it."""
+    from mixlab._optional import require
+
+    return require("ray", "ray", "--executor ray")
 
 
 def make_executor(name: str, *, workers: int = 1, num_cpus: float = 1.0, num_gpus: float = 0.0,
@@ -113,4 +105,4 @@ def make_executor(name: str, *, workers: int = 1, num_cpus: float = 1.0, num_gpu
     raise ConfigError(f"unknown executor {name!r}; choose one of {list(EXECUTORS)}")
 
 
-__all__ = ["EXECUTORS", "LocalExecutor", "MissingRayError", "RayExecutor", "make_executor", "require_ray"]
+__all__ = ["EXECUTORS", "LocalExecutor", "RayExecutor", "make_executor", "require_ray"]

@@ -17,8 +17,10 @@ def curve(path: Path, series: Mapping[str, Points], *, xlabel: str, ylabel: str,
           reference: tuple[float, float, str] | None = None, categorical: bool = False) -> Path:
     """Lines with ±std bands; ``reference`` = (mean, std, label) drawn dashed across; ``categorical`` spaces
     the x values evenly and labels them (the paper's R axis)."""
+    from mixlab._optional import require
     from mixlab.report.figures import new_figure
 
+    require("matplotlib", "plot", "the experiment's figures")
     fig = new_figure(6.4, 4.0)
     ax = fig.add_subplot()
     xs_all = sorted({x for points in series.values() for x, _, _ in points})
@@ -51,8 +53,10 @@ def curve(path: Path, series: Mapping[str, Points], *, xlabel: str, ylabel: str,
 
 def bars(path: Path, rows: Sequence[tuple[str, float, float]], *, ylabel: str, title: str) -> Path:
     """One bar per (label, mean, std), with error bars when std > 0, values written on the bars."""
+    from mixlab._optional import require
     from mixlab.report.figures import new_figure
 
+    require("matplotlib", "plot", "the experiment's figures")
     fig = new_figure(6.0, 3.8)
     ax = fig.add_subplot()
     labels = [label for label, _, _ in rows]
