@@ -133,3 +133,19 @@ def test_a_done_run_whose_checkpoint_was_damaged_runs_again_from_its_last_good_o
     assert rerun["resumed_from_step"] == 2  # the damaged step-4 checkpoint is skipped
     assert {r["hash"]: r for r in ResultsTable(out).rows()}[pair.hash]["attempts"] == 2
     assert run_experiment(spec, out, workers=1, progress=False).executed == []
+
+
+def test_a_failed_run_is_recorded_with_its_error_and_blocks_its_children(tmp_path, capsys):
+    spec = write_spec(tmp_path, tiny_cotrain(start={"checkpoint": "no/such/checkpoint"}))
+    result = run_experiment(spec, tmp_path / "out", workers=1, progress=False)
+    assert not result.ok and result.summary is None and not result.executed
+    assert len(result.failed) == 3 and len(result.blocked) == 5  # 3 trainings fail, their 5 evals never start
+    rows = ResultsTable(tmp_path / "out").rows()
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert all(r["kind"] == "finetune" and "no/such/checkpoint" in r["error"] and "error.txt" in r["error"]
+               for r in failed)
+    assert {r["status"] for r in rows if r["kind"] == "eval"} == {"blocked"}
+    assert main(["experiment", "status", str(tmp_path / "out")]) == 1
+    assert "3 failed, 5 blocked" in capsys.readouterr().out
+    assert main(["experiment", "report", str(tmp_path / "out")]) == 0
+    assert "No summary yet" in (tmp_path / "out" / "report.html").read_text()
