@@ -62,7 +62,8 @@ def summarize_regmix(spec: Any, params: Any, groups: dict[str, list[str]], sizes
              f"({heldout.method}; folds {', '.join(f'{v:.2f}' for v in heldout.fold_spearman[label])})",
              f"proposal (mean of the top {proposal.top_k} of {proposal.num_candidates} candidates): predicted "
              f"{proposal.predicted:.4f} +- {proposal.spread:.4f}; the best proxy run measured {target[best]:.4f}; "
-             f"written to {spec_path.name} (train it with params.proposed: {spec_path.name} on a rerun)"]
+             f"written to {spec_path} (to train it, rerun with params.proposed naming this file, relative to the "
+             f"spec's folder)"]
     if params.compare_steps and params.compare_steps != params.steps:
         notes.append(f"baselines and the proposal train {params.compare_steps} steps, the proxies "
                      f"{params.steps}: their measured values are not on the proxies' scale")

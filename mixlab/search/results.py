@@ -86,8 +86,10 @@ def runner_frame(pandas: Any, db: sqlite3.Connection) -> Any:
     proxy eval run whose labels hold group ``weights`` (the ``regmix`` protocol's): ``key``, ``seed``,
     ``weight:<group>``, each overall metric, ``<metric>:<task>``, and ``mean <metric>`` over the tasks."""
     rows = []
-    for key, labels, metrics in db.execute("select key, labels, metrics from runs where kind = 'eval' and "
-                                           "status = 'done'"):
+    # a key run again under a new hash (e.g. after a mixlab upgrade) counts once: its latest finished row
+    query = ("select key, labels, metrics from runs as r where kind = 'eval' and status = 'done' and finished_at = "
+             "(select max(finished_at) from runs where key = r.key and status = 'done') group by key order by key")
+    for key, labels, metrics in db.execute(query):
         labels, metrics = json.loads(labels or "{}"), json.loads(metrics or "{}")
         if not isinstance(labels.get("weights"), dict) or labels.get("role", "proxy") != "proxy":
             continue  # baselines may train longer than the proxies: not the same target
