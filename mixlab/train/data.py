@@ -227,7 +227,14 @@ class MixtureBatches:
 
     def set_probabilities(self, probabilities: Mapping[str, float], at_position: int) -> None:
         """Draw with ``probabilities`` from global stream position ``at_position`` on (see
-        ``MixtureStream.set_probabilities``)."""
+        ``MixtureStream.set_probabilities``). They are shares of training examples, as the mixture's own
+        probabilities are: when the mixture measured how many examples a self-supervised document gives
+        (``Mixture.sampling``, rmix ``unit="examples"``), the stream draws documents less often by that factor."""
+        sampling = getattr(self.mixture, "sampling", None)
+        if sampling:
+            from mixlab.samplers.units import document_probabilities
+
+            probabilities = document_probabilities(probabilities, sampling["pieces_per_document"])
         self._batches()
         assert self._live is not None
         self._live[0].set_probabilities(probabilities, at_position=at_position)

@@ -86,3 +86,31 @@ def test_trainer_logs_the_shares_of_its_batches(tmp_path):
         assert record["task_example_share"] == pytest.approx(expected, abs=1e-12)
         total += counts
     assert total[names.index("wordnet/text")] / total.sum() == pytest.approx(2 / 3, abs=0.12)
+
+
+def test_changed_weights_are_example_shares_when_documents_give_several_examples():
+    """A policy's or schedule's weights count training examples, like the mixture's own probabilities: with a
+    measured sampling (8 examples per text document), the stream is told to draw text documents 8x less often."""
+    from mixlab import Mixture
+    from mixlab.train.data import MixtureBatches
+    from tests.samplers.helpers import make_task
+
+    mix = Mixture.of([(make_task("t/text", 10, self_supervised=True), 2.0), (make_task("t/qa", 10), 1.0)], name="m")
+    sampled = mix._with(sampling={"pieces_per_document": {"t/text": 8.0},
+                                  "document_probabilities": {"t/text": 0.2, "t/qa": 0.8}})
+    told: dict[str, float] = {}
+
+    class Stream:
+        def set_probabilities(self, probabilities, at_position):
+            told.update(probabilities, at=at_position)
+
+    source = MixtureBatches(sampled, None, None, seed=0)
+    source._batches = lambda: None  # type: ignore[method-assign]
+    source._live = (Stream(), None)
+    source.set_probabilities({"t/text": 0.5, "t/qa": 0.5}, at_position=7)
+    assert told == pytest.approx({"t/text": 0.5 / 8 / (0.5 / 8 + 0.5), "t/qa": 0.5 / (0.5 / 8 + 0.5), "at": 7})
+    plain = MixtureBatches(mix, None, None, seed=0)
+    plain._batches = lambda: None  # type: ignore[method-assign]
+    plain._live = (Stream(), None)
+    plain.set_probabilities({"t/text": 0.5, "t/qa": 0.5}, at_position=9)
+    assert told == {"t/text": 0.5, "t/qa": 0.5, "at": 9}
