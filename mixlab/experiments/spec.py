@@ -67,7 +67,7 @@ class EvalSpec(_Section):
     metric: str = Field(default=None, validate_default=False,  # type: ignore[assignment]
                         description="the per-task number the tables use (default: score, or eval_accuracy when "
                                     "teacher-forced)")
-    batch_size: int | None = Field(default=None, gt=0, description="default: the training batch size")
+    batch_size: int | None = Field(default=None, gt=0, description="default: the training batch size, at most 64")
 
     @model_validator(mode="before")
     @classmethod

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 #: ExT5 §3 fine-tuning (as mixlab.finetune): fresh optimizer (init_from), constant learning rate 1e-3, dropout 0.1
 FINETUNE_DEFAULTS: dict[str, Any] = {"learning_rate": 1e-3, "lr_schedule": "constant", "model": {"dropout_rate": 0.1}}
 TaskRef = list[str] | dict[str, str]
+#: eval batch size when the spec gives none: the training batch size, but at most this (decoding is memory-hungry)
+EVAL_BATCH_SIZE = 64
 
 
 class Params(BaseModel):
@@ -165,7 +167,8 @@ def finetune_config(spec: Any, *, steps: int, mixture: Any, seed: int, **extra: 
 def eval_run(spec: Any, key: str, parent: str, tasks: Sequence[str], *, step: int | None = None,
              labels: Mapping[str, Any] | None = None) -> RunSpec:
     settings = {"tasks": sorted(tasks), "split": spec.eval.split, "max_examples": spec.eval.max_examples,
-                "scorer": spec.eval.scorer, "batch_size": spec.eval.batch_size or spec.train.get("batch_size", 128)}
+                "scorer": spec.eval.scorer,
+                "batch_size": spec.eval.batch_size or min(EVAL_BATCH_SIZE, int(spec.train.get("batch_size", 128)))}
     return RunSpec(key=key, kind="eval", eval=settings, parent=parent, parent_step=step, labels=dict(labels or {}))
 
 
