@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("mixlab.cli.report", "write an HTML report of a run folder"),
     "experiment": ("mixlab.cli.experiment", "run an experiment spec (protocols of ExT5), its status and report"),
     "eval": ("mixlab.cli.eval", "decode a split with a run's model and score it with the task metrics"),
+    "finetune": ("mixlab.cli.finetune", "fine-tune a checkpoint on a task or mixture, keeping the best model"),
 }
 
 
