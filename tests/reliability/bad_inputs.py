@@ -384,8 +384,8 @@ CASES: list[Case] = [
          r"already holds checkpoints \(steps \[2\]\); pass resume=True"),
     Case("resume-changed-batch", "config", "`--resume` after changing `batch_size` (mixture data)",
          _resume_with_other_batch_size, ResumeError,
-         r"cannot resume: the checkpoint's batches were made with other settings \(batch_size 2 -> 4\); "
-         r"fix: resume with"),
+         r"was trained with global batch size 2, this config has 4; the same examples cannot make other batches; "
+         r"fix: resume with batch_size: 2"),
     Case("init-from-not-a-checkpoint", "config", "`init_from:` a folder without checkpoints",
          lambda d: _train(d, init_from=str(d)), CheckpointError,
          r"is not a checkpoint \(no manifest\.json\) and holds no step_XXXXXXX folders"),
