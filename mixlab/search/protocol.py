@@ -26,14 +26,14 @@ from __future__ import annotations
 import math
 import statistics
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from mixlab.errors import ConfigError
 from mixlab.experiments.protocols.base import (
-    Params,
+    GroupParams,
     Protocol,
     Results,
     Start,
@@ -54,10 +54,7 @@ BASELINES = ("proportional", "family_uniform", "uniform")
 Baseline = Literal["proportional", "family_uniform", "uniform"]
 
 
-class RegMixParams(Params):
-    groups: dict[str, TaskRef] | None = Field(default=None, description="group name -> task names/globs or selector")
-    families: list[str] | None = Field(default=None, description="shortcut: one group per family, named by it")
-    within: dict[str, str] = Field(default_factory=dict, description="selector fields added to each family group")
+class RegMixParams(GroupParams):
     targets: TaskRef | None = Field(default=None, description="tasks scored (default: every task of the groups)")
     num_mixtures: int = Field(default=64, ge=4, description="proxy runs (mixtures) per seed")
     steps: int = Field(gt=0, description="training steps of a proxy run")
@@ -79,18 +76,7 @@ class RegMixParams(Params):
     cap: float | None = Field(default=None, gt=0, description="examples-proportional cap inside a group")
     start: Start | None = None
 
-    @model_validator(mode="after")
-    def _groups(self) -> RegMixParams:
-        if (self.groups is None) == (self.families is None):
-            raise ValueError("give exactly one of groups (name -> tasks) or families (a list of family names)")
-        if len(self.group_refs()) < 2:
-            raise ValueError("a mixture search needs at least 2 groups")
-        return self
-
-    def group_refs(self) -> dict[str, TaskRef]:
-        if self.groups is not None:
-            return dict(self.groups)
-        return {family: {**self.within, "family": family} for family in self.families or []}
+    groups_needed_by: ClassVar[str] = "a mixture search"
 
 
 class RegMix(Protocol):
@@ -98,15 +84,10 @@ class RegMix(Protocol):
     title = "Mixture search by regression over proxy runs (RegMix, Data Mixing Laws)"
     params_model = RegMixParams
 
-    def groups(self, spec: Any, registry: Any) -> dict[str, list[str]]:
-        params: RegMixParams = self.parse_params(spec.params)
-        return {name: resolve_tasks(ref, registry, f"params.groups.{name}")
-                for name, ref in sorted(params.group_refs().items())}
-
     def mixtures(self, spec: Any, registry: Any) -> tuple[dict[str, list[str]], np.ndarray, dict[str, dict]]:
         """The groups, the proxies' group weights ``(num_mixtures, groups)``, and the baselines' weights."""
         params: RegMixParams = self.parse_params(spec.params)
-        groups = self.groups(spec, registry)
+        groups = params.group_tasks(registry)
         names = list(groups)
         need = min_rows(params.kind, len(names))
         trained = params.num_mixtures - -(-params.num_mixtures // params.folds)  # runs each fold fits on

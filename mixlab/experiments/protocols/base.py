@@ -53,6 +53,35 @@ class Start(Params):
         return self
 
 
+class GroupParams(Params):
+    """Base of the params of a protocol over task groups: ``groups``, or one group per family
+    (``families``, each narrowed by ``within``); at least 2 groups."""
+
+    groups: dict[str, TaskRef] | None = Field(default=None, description="group name -> task names/globs or selector")
+    families: list[str] | None = Field(default=None, description="shortcut: one group per family, named by it")
+    within: dict[str, str] = Field(default_factory=dict, description="selector fields added to each family group")
+    #: what needs the groups, in the "needs at least 2 groups" error
+    groups_needed_by: ClassVar[str] = "this protocol"
+
+    @model_validator(mode="after")
+    def _groups(self) -> GroupParams:
+        if (self.groups is None) == (self.families is None):
+            raise ValueError("give exactly one of groups (name -> tasks) or families (a list of family names)")
+        if len(self.group_refs()) < 2:
+            raise ValueError(f"{self.groups_needed_by} needs at least 2 groups")
+        return self
+
+    def group_refs(self) -> dict[str, TaskRef]:
+        if self.groups is not None:
+            return dict(self.groups)
+        return {family: {**self.within, "family": family} for family in self.families or []}
+
+    def group_tasks(self, registry: Registry) -> dict[str, list[str]]:
+        """Group name -> its task names, sorted by group name."""
+        return {name: resolve_tasks(ref, registry, f"params.groups.{name}")
+                for name, ref in sorted(self.group_refs().items())}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Summary:
     """A protocol's outputs: tables (name -> rows, written as ``DIR/<name>.csv``), figures, notes."""
@@ -241,6 +270,6 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     return mean, statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-__all__ = ["FINETUNE_DEFAULTS", "Params", "Protocol", "Results", "Start", "Summary", "as_mixture", "downstream",
-           "eval_run", "finetune_config",
+__all__ = ["FINETUNE_DEFAULTS", "GroupParams", "Params", "Protocol", "Results", "Start", "Summary", "as_mixture",
+           "downstream", "eval_run", "finetune_config",
            "mean_std", "merge", "proportional", "resolve_tasks", "rmix", "start_runs", "train_config"]

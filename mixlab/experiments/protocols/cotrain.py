@@ -21,43 +21,35 @@ import itertools
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
 from mixlab.experiments.protocols.base import (
-    Params,
+    GroupParams,
     Protocol,
     Results,
     Start,
     Summary,
-    TaskRef,
     eval_run,
     finetune_config,
     proportional,
-    resolve_tasks,
     start_runs,
     train_config,
 )
 from mixlab.experiments.runs import RunSpec
 
 
-class CotrainParams(Params):
-    groups: dict[str, TaskRef] | None = Field(default=None, description="group name -> task names/globs or selector")
-    families: list[str] | None = Field(default=None, description="shortcut: one group per family, named by it")
-    within: dict[str, str] = Field(default_factory=dict, description="selector fields added to each family group")
+class CotrainParams(GroupParams):
     steps: int = Field(gt=1, description="co-training steps (the compute budget)")
     data_steps: int | None = Field(default=None, gt=0, description="the equal-data baseline (default: steps // 2)")
     cap: float | None = Field(default=None, gt=0, description="examples-proportional cap inside a group")
     start: Start | None = None
     propose_k: int | None = Field(default=None, gt=0, description="groups in the proposed mixture (default: half)")
+    groups_needed_by: ClassVar[str] = "co-training"
 
     @model_validator(mode="after")
-    def _groups(self) -> CotrainParams:
-        if (self.groups is None) == (self.families is None):
-            raise ValueError("give exactly one of groups (name -> tasks) or families (a list of family names)")
-        if len(self.group_refs()) < 2:
-            raise ValueError("co-training needs at least 2 groups")
+    def _budget(self) -> CotrainParams:
         if self.budget_steps >= self.steps:
             raise ValueError(f"data_steps {self.budget_steps} must be below steps {self.steps}")
         return self
@@ -65,11 +57,6 @@ class CotrainParams(Params):
     @property
     def budget_steps(self) -> int:
         return self.data_steps or self.steps // 2
-
-    def group_refs(self) -> dict[str, TaskRef]:
-        if self.groups is not None:
-            return dict(self.groups)
-        return {family: {**self.within, "family": family} for family in self.families or []}
 
 
 class Cotrain(Protocol):
@@ -84,14 +71,9 @@ class Cotrain(Protocol):
                              f"eval.metric {spec.eval.metric!r} is lower-is-better; fix: use eval_accuracy or a "
                              f"task metric")
 
-    def groups(self, spec: Any, registry: Any) -> dict[str, list[str]]:
-        params: CotrainParams = self.parse_params(spec.params)
-        return {name: resolve_tasks(ref, registry, f"params.groups.{name}")
-                for name, ref in sorted(params.group_refs().items())}
-
     def expand(self, spec: Any, registry: Any) -> list[RunSpec]:
         params: CotrainParams = self.parse_params(spec.params)
-        groups = self.groups(spec, registry)
+        groups = params.group_tasks(registry)
         runs: list[RunSpec] = []
         for seed in spec.seeds:
             base, parent, start = start_runs(spec, params.start, seed, registry)
