@@ -264,12 +264,28 @@ def downstream(spec: Any, key: str, parent: str, targets: Sequence[str], *, fine
     return runs
 
 
+def pretrain_and_score(spec: Any, key: str, mixture: Any, targets: Sequence[str], *, steps: int, seed: int,
+                       finetune_steps: int, labels: Mapping[str, Any], **extra: Any) -> list[RunSpec]:
+    """A pre-training run ``key`` on ``mixture`` (``extra``: more config fields), then :func:`downstream`
+    on ``targets`` from its last checkpoint."""
+    run = RunSpec(key=key, kind="pretrain", labels=dict(labels),
+                  config=train_config(spec, steps=steps, mixture=mixture, seed=seed, **extra))
+    return [run, *downstream(spec, key, key, targets, finetune_steps=finetune_steps, seed=seed, labels=labels)]
+
+
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for one value)."""
     mean = math.fsum(values) / len(values)
     return mean, statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def score_columns(scores: Sequence[float], count: str = "num_seeds") -> dict[str, Any]:
+    """A summary row's last columns: ``score_mean`` and ``score_std`` (6 places) and ``count`` (how many)."""
+    mean, std = mean_std(scores)
+    return {"score_mean": round(mean, 6), "score_std": round(std, 6), count: len(scores)}
+
+
 __all__ = ["FINETUNE_DEFAULTS", "GroupParams", "Params", "Protocol", "Results", "Start", "Summary", "as_mixture",
            "downstream", "eval_run", "finetune_config",
-           "mean_std", "merge", "proportional", "resolve_tasks", "rmix", "start_runs", "train_config"]
+           "mean_std", "merge", "pretrain_and_score", "proportional", "resolve_tasks", "rmix", "score_columns",
+           "start_runs", "train_config"]

@@ -32,10 +32,10 @@ from mixlab.experiments.protocols.base import (
     as_mixture,
     downstream,
     finetune_config,
-    mean_std,
     merge,
     resolve_tasks,
     rmix,
+    score_columns,
     train_config,
 )
 from mixlab.experiments.runs import RunSpec
@@ -93,9 +93,8 @@ class PretrainVsPrefinetune(Protocol):
             if method == "prefinetune":
                 tokens = [t + results.tokens(f"vanilla/s{seed}") for t, seed in zip(tokens, spec.seeds, strict=True)]
                 steps += params.prefinetune_steps
-            mean, std = mean_std(scores)
             rows.append({"method": LABELS[method], "steps": steps, "compute_tokens": round(sum(tokens) / len(tokens)),
-                         "score_mean": round(mean, 6), "score_std": round(std, 6), "num_seeds": len(scores)})
+                         **score_columns(scores)})
         metric = spec.eval.metric
         bars(out / "pretrain_vs_prefinetune.png",
              [(str(r["method"]), float(r["score_mean"]), float(r["score_std"])) for r in rows],

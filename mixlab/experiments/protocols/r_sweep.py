@@ -25,11 +25,10 @@ from mixlab.experiments.protocols.base import (
     Summary,
     TaskRef,
     as_mixture,
-    downstream,
-    mean_std,
+    pretrain_and_score,
     resolve_tasks,
     rmix,
-    train_config,
+    score_columns,
 )
 from mixlab.experiments.runs import RunSpec
 
@@ -72,11 +71,8 @@ class RSweep(Protocol):
                 name = f"r-sweep-R{_label(R)}"
                 mixture = (as_mixture(params.self_supervised, registry, name) if math.isinf(R)
                            else rmix(name, params.self_supervised, params.supervised, R, registry))
-                labels = {"R": _label(R), "seed": seed}
-                runs.append(RunSpec(key=key, kind="pretrain", labels=labels,
-                                    config=train_config(spec, steps=params.steps, mixture=mixture, seed=seed)))
-                runs += downstream(spec, key, key, targets, finetune_steps=params.finetune_steps, seed=seed,
-                                   labels=labels)
+                runs += pretrain_and_score(spec, key, mixture, targets, steps=params.steps, seed=seed,
+                                           finetune_steps=params.finetune_steps, labels={"R": _label(R), "seed": seed})
         return runs
 
     def summarize(self, spec: Any, results: Results, out: Path) -> Summary:
@@ -85,9 +81,8 @@ class RSweep(Protocol):
         rows: list[dict[str, Any]] = []
         for R in ratios:
             scores = [results.score(f"eval/R={_label(R)}/s{seed}") for seed in spec.seeds]
-            mean, std = mean_std(scores)
             rows.append({"R": _label(R), "p_self_supervised": round(R / (R + 1), 4) if math.isfinite(R) else 1.0,
-                         "score_mean": round(mean, 6), "score_std": round(std, 6), "num_seeds": len(scores)})
+                         **score_columns(scores)})
         points = {r["R"]: (float(r["score_mean"]), float(r["score_std"])) for r in rows}
         finite = [(float(R), *points[R]) for R in points if R != "inf"]
         reference = (*points["inf"], "no supervised data (R → ∞)") if "inf" in points else None

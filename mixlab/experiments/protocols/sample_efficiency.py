@@ -29,6 +29,7 @@ from mixlab.experiments.protocols.base import (
     downstream,
     mean_std,
     resolve_tasks,
+    score_columns,
     train_config,
 )
 from mixlab.experiments.runs import RunSpec
@@ -89,10 +90,9 @@ class SampleEfficiency(Protocol):
             points = []
             for step in params.steps:
                 scores = [results.score(f"eval/{label}/s{seed}/step{step}") for seed in spec.seeds]
-                mean, std = mean_std(scores)
                 rows.append({"mixture": label, "pretrain_steps": step, "pretrain_examples": step * batch_size,
-                             "score_mean": round(mean, 6), "score_std": round(std, 6), "num_seeds": len(scores)})
-                points.append((float(step), mean, std))
+                             **score_columns(scores)})
+                points.append((float(step), *mean_std(scores)))
             series[label] = points
         metric = spec.eval.metric
         curve(out / "sample_efficiency.png", series, xlabel="pre-training steps", ylabel=f"{metric} on targets",

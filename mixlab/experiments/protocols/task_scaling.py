@@ -27,12 +27,12 @@ from mixlab.experiments.protocols.base import (
     Summary,
     TaskRef,
     as_mixture,
-    downstream,
     mean_std,
+    pretrain_and_score,
     proportional,
     resolve_tasks,
     rmix,
-    train_config,
+    score_columns,
 )
 from mixlab.experiments.runs import RunSpec
 
@@ -95,11 +95,9 @@ class TaskScaling(Protocol):
                                    rmix(name, params.self_supervised, proportional(f"{name}-sup", order[:k],
                                                                                    params.cap), params.R, registry))
                         labels = {"batch_size": batch_size, "num_tasks": k, "subset_seed": subset_seed, "seed": seed}
-                        config = train_config(spec, steps=params.steps, mixture=mixture, seed=seed,
-                                              batch_size=batch_size)
-                        runs.append(RunSpec(key=key, kind="pretrain", config=config, labels=labels))
-                        runs += downstream(spec, key, key, targets, finetune_steps=params.finetune_steps, seed=seed,
-                                           labels=labels)
+                        runs += pretrain_and_score(spec, key, mixture, targets, steps=params.steps, seed=seed,
+                                                   finetune_steps=params.finetune_steps, labels=labels,
+                                                   batch_size=batch_size)
         return runs
 
     def summarize(self, spec: Any, results: Results, out: Path) -> Summary:
@@ -113,10 +111,8 @@ class TaskScaling(Protocol):
             for k in params.sizes:
                 scores = [results.score(f"eval/b{batch_size}/k{k}/subset{subset}/s{seed}")
                           for subset in params.subset_seeds for seed in spec.seeds]
-                mean, std = mean_std(scores)
-                rows.append({"batch_size": batch_size, "num_tasks": k, "score_mean": round(mean, 6),
-                             "score_std": round(std, 6), "num_runs": len(scores)})
-                points.append((float(k), mean, std))
+                rows.append({"batch_size": batch_size, "num_tasks": k, **score_columns(scores, "num_runs")})
+                points.append((float(k), *mean_std(scores)))
             series[f"batch size {batch_size}"] = points
         subsets = [{"subset_seed": seed, "num_tasks": k, "tasks": " ".join(order[:k])}
                    for seed, order in orders.items() for k in params.sizes]
