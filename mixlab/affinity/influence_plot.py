@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from mixlab._figures import save_figure
 from mixlab.affinity.influence import InfluenceMatrix
 
 #: the affinity plots' diverging colour-blind-safe map (blue helps, red hurts)
@@ -75,12 +76,7 @@ def plot_influence(matrix: InfluenceMatrix, path: str | Path | None = None, *, d
     _forest(ax_forest, matrix, values, lower, upper, significant, max_rows, unit)
     fig.suptitle(matrix.provenance.metric, fontsize=9)
     fig.tight_layout()
-    if path is None:
-        return fig
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
-    return out
+    return save_figure(fig, path, dpi=dpi)
 
 
 def _hatch(row: int, col: int) -> Any:

@@ -23,6 +23,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from mixlab._figures import save_figure
 from mixlab.affinity.graph import gain_matrix, resolve_budget
 from mixlab.errors import DataError
 
@@ -137,12 +138,7 @@ def plot_transfer(graph: nx.DiGraph, path: str | Path | None = None, *, budget: 
     bar.ax.set_label("colorbar")
     bar.set_label(f"{unit} at {budget!r}", fontsize=10)
     ax_heat.set_title(f"{unit} of each target when co-trained with each source\n{scale.caption}", fontsize=10.5)
-    if path is None:
-        return fig
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi, facecolor="white")  # the format follows the suffix (PNG without one)
-    return out
+    return save_figure(fig, path, dpi=dpi, facecolor="white")  # the format follows the suffix (PNG without one)
 
 
 def _draw_graph(ax: Any, graph: nx.DiGraph, names: list[str], edges: list[tuple[str, str, float]], norm: Any,

@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mixlab._figures import save_figure
+
 #: colour-blind-safe family colours: Okabe-Ito and Paul Tol's "muted" set, interleaved so neighbours differ
 FAMILY_PALETTE = ("#332288", "#E69F00", "#44AA99", "#CC6677", "#0072B2", "#DDCC77", "#882255", "#56B4E9",
                   "#117733", "#D55E00", "#AA4499", "#999933")
@@ -85,13 +87,7 @@ def plot_rates(
                 for r in mixture.table()]
         cap = cap if cap is not None else getattr(mixture, "cap", None)
         title = title if title is not None else f"mixture {getattr(mixture, 'name', '')}".strip()
-    fig = _draw(list(rows), cap, title)
-    if path is None:
-        return fig
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, facecolor="white")
-    return path
+    return save_figure(_draw(list(rows), cap, title), path, dpi=dpi, facecolor="white")
 
 
 def is_self_supervised(row: Mapping[str, Any]) -> bool:

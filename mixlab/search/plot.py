@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from mixlab._figures import save_figure
 from mixlab.search.validation import HeldOut
 
 
@@ -40,9 +41,4 @@ def plot_heldout(heldout: HeldOut, path: str | Path | None = None, *, title: str
         ax.legend(loc="upper left", fontsize=8, frameon=False)
     fig.suptitle(title or f"held-out runs ({heldout.method}, {len(heldout.rows)} runs)", fontsize=10)
     fig.tight_layout()
-    if path is None:
-        return fig
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
-    return out
+    return save_figure(fig, path, dpi=dpi)
