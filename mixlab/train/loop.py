@@ -39,7 +39,7 @@ from mixlab.train.metrics import MetricsLog
 from mixlab.train.mixing import MixingControl, change_weights, initial_weights, restore_mixing
 from mixlab.train.model import T5_VOCAB_SIZE, PackedT5, build_model, count_parameters
 from mixlab.train.schedule import make_schedule
-from mixlab.train.shares import TaskShares
+from mixlab.train.window import LogWindow
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ class Trainer:
         self.backend.barrier()
         self.metrics.truncate_after(self.step)
         config, backend = self.config, self.backend
-        window = _Window(len(self.task_names), backend.device)
+        window = LogWindow(len(self.task_names), backend.device)
         if self.data_state is not None:
             self.source.load_state_dict(self.data_state)
         if self.mixing is not None:  # the policy's first weights (data or loss: DoReMi weights the loss in place)
@@ -265,7 +265,7 @@ class Trainer:
         self.mixture_weights = weights
         return Prefetcher(with_states(self.source), depth=2)
 
-    def _log(self, window: _Window) -> dict[str, Any]:
+    def _log(self, window: LogWindow) -> dict[str, Any]:
         backend = self.backend
         loss_sum, correct, sums, counts = window.reduce(backend)  # to_host waits for the device
         seconds = time.perf_counter() - window.started
@@ -307,7 +307,7 @@ class Trainer:
         source = self.eval_source
         assert source is not None
         self.model.eval()
-        window = _Window(len(source.task_names), self.backend.device)
+        window = LogWindow(len(source.task_names), self.backend.device)
         if self._eval_batches is None:  # the same eval batches every time: made once
             self._eval_batches = list(itertools.islice(source, self.config.eval_batches))
         for host_batch in self._eval_batches:
@@ -342,40 +342,6 @@ class Trainer:
                                                        "trainer": trainer})
         backend.barrier()
         return folder
-
-
-class _Window:
-    """Device-side sums over the steps since the last log (no host sync until ``reduce``)."""
-
-    def __init__(self, num_tasks: int, device: Any) -> None:
-        self.num_tasks, self.device = num_tasks, device
-        self.reset()
-
-    def reset(self) -> None:
-        zeros = torch.zeros
-        self.loss = zeros((), device=self.device)
-        self.correct = zeros((), device=self.device)
-        self.sums = zeros(self.num_tasks, device=self.device)
-        self.counts = zeros(self.num_tasks, device=self.device)
-        self.num_steps, self.tokens, self.data_seconds = 0, 0, 0.0
-        self.digests: list[str] = []
-        self.shares = TaskShares(self.num_tasks)  # host-side examples and tokens per task
-        self.started = time.perf_counter()
-
-    def add(self, outputs: tuple[torch.Tensor, ...]) -> None:
-        loss, sums, counts, correct = outputs
-        self.loss += loss.float()
-        self.sums += sums
-        self.counts += counts
-        self.correct += correct
-        self.num_steps += 1
-
-    def reduce(self, backend: Backend) -> tuple[float, float, list[float], list[float]]:
-        """Loss sum, correct tokens, per-task loss sums and token counts over all processes, on the host."""
-        vector = torch.cat([self.loss.reshape(1), self.correct.reshape(1), self.sums, self.counts])
-        totals = backend.to_host(backend.all_reduce_sum(vector))
-        n = self.num_tasks
-        return float(totals[0]), float(totals[1]), totals[2:2 + n].tolist(), totals[2 + n:].tolist()
 
 
 def _check_output_sizes(task_names: list[str], sizes: dict[str, int]) -> None:
