@@ -41,10 +41,20 @@ def format_summary(graph: nx.DiGraph, summary: dict[str, Any]) -> str:
         pairs = enumerate(zip(cells, widths, strict=True))
         return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in pairs)
 
-    out = [f"gains relative to the target's baseline at {budget!r} (strengths, sensitivity); "
-           f"avg gain as in ExT5 Table 2", line(header), line(["-" * w for w in widths]), *map(line, rows), ""]
+    out = [_scores_caption(graph, budget), line(header), line(["-" * w for w in widths]), *map(line, rows), ""]
     relations = summary["relations"]
     for b, count in summary["negative_transfer"].items():
         out.append(f"negative transfer at {b!r}: {count} of {relations} relations")
     out.append("groups: " + " | ".join(", ".join(g) for g in summary["groups"]))
     return "\n".join(out)
+
+
+def _scores_caption(graph: nx.DiGraph, budget: str) -> str:
+    """What the table's gains are: relative to a baseline (co-training, ExT5 Table 2's average gain), or a
+    gradient or influence graph's own values (its average gain is their plain mean, see ``average_gain``)."""
+    kind = graph.graph.get("kind")
+    if kind in ("gradient", "influence"):
+        return (f"gains are the {kind} values at {budget!r} (strengths, sensitivity); "
+                f"avg gain = 100 x the mean value over the source's targets")
+    return (f"gains relative to the target's baseline at {budget!r} (strengths, sensitivity); "
+            f"avg gain as in ExT5 Table 2")

@@ -6,8 +6,11 @@ import json
 import struct
 
 import networkx as nx
+import numpy as np
 import pytest
 
+from mixlab.affinity import InfluenceMatrix, Provenance
+from mixlab.affinity.summary import format_summary, summarize
 from mixlab.cli import main
 
 from .conftest import TABLE2
@@ -73,3 +76,15 @@ def test_bad_file(tmp_path, capsys):
     assert main(["affinity", str(bad)]) == 1
     assert "row 2 (line 3 of bad.csv) (source='A', target='A', score='2', budget='b'): duplicate cell" \
         in capsys.readouterr().err
+
+
+def test_text_table_says_what_avg_gain_means_for_the_graph_kind(capsys):
+    assert main(["affinity", str(TABLE2)]) == 0
+    assert "avg gain as in ExT5 Table 2" in capsys.readouterr().out
+    matrix = InfluenceMatrix(sources=("a", "b", "c"), targets=("a", "b", "c"), values=np.eye(3) + 0.01,
+                             provenance=Provenance(kind="tag", metric="loss"))
+    graph = matrix.to_graph()
+    text = format_summary(graph, summarize(graph))
+    assert text.splitlines()[0] == ("gains are the influence values at 'tag' (strengths, sensitivity); "
+                                    "avg gain = 100 x the mean value over the source's targets")
+    assert "ExT5" not in text
