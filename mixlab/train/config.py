@@ -175,8 +175,8 @@ class PretrainConfig(Spec):
     def from_file(cls, path: str | Path, **overrides: Any) -> PretrainConfig:
         """Read a YAML (.yaml/.yml), TOML (.toml) or JSON file; ``overrides`` replace top-level fields.
 
-        Relative ``mixture``/``tokenizer``/``init_from`` paths that exist next to the file are
-        resolved against its folder.
+        Relative ``mixture``/``tokenizer``/``init_from`` paths (and a policy's ``reference`` run) that
+        exist next to the file are resolved against its folder.
         """
         path = Path(path)
         if not path.is_file():
@@ -184,10 +184,14 @@ class PretrainConfig(Spec):
         data = _read(path)
         if not isinstance(data, dict):
             raise ConfigError(f"config file {str(path)!r} must hold a mapping of settings, got {type(data).__name__}")
-        for key in ("mixture", "tokenizer", "init_from"):
-            value = data.get(key)
+        policy = data.get("policy")
+        places: list[tuple[dict[str, Any], str]] = [(data, k) for k in ("mixture", "tokenizer", "init_from")]
+        if isinstance(policy, dict):
+            places.append((policy, "reference"))
+        for holder, key in places:
+            value = holder.get(key)
             if isinstance(value, str) and not Path(value).is_absolute() and (path.parent / value).exists():
-                data[key] = str(path.parent / value)
+                holder[key] = str(path.parent / value)
         data.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls(**data)

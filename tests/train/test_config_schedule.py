@@ -61,6 +61,18 @@ def test_from_yaml_and_toml(tmp_path):
     assert PretrainConfig.from_file(tmp_path / "run.toml").model.shape["d_model"] == 256
 
 
+def test_from_file_reads_a_relative_doremi_reference_from_the_config_folder(tmp_path, monkeypatch):
+    (tmp_path / "runs" / "ref").mkdir(parents=True)
+    (tmp_path / "proxy.yaml").write_text("model: tiny\nmixture: ext5\nsteps: 5\n"
+                                         "policy: {kind: doremi, reference: runs/ref}\n")
+    monkeypatch.chdir(tmp_path.parent)  # the reference is next to the config, not in the current directory
+    cfg = PretrainConfig.from_file(tmp_path / "proxy.yaml")
+    assert cfg.policy is not None and cfg.policy.reference == str(tmp_path / "runs" / "ref")
+    (tmp_path / "elsewhere.yaml").write_text("model: tiny\nmixture: ext5\nsteps: 5\n"
+                                             "policy: {kind: doremi, reference: /abs/ref}\n")
+    assert PretrainConfig.from_file(tmp_path / "elsewhere.yaml").policy.reference == "/abs/ref"
+
+
 def test_from_file_errors(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         PretrainConfig.from_file(tmp_path / "nope.yaml")
