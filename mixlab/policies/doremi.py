@@ -10,9 +10,10 @@ alpha_bar = mean of every alpha so far    (the output mixture: DoReMi's time ave
 ```
 
 Defaults ``η = 1`` and ``ε = 1e-3`` (the paper's). The weights start at the mixture's (the paper
-starts the proxy at the reference mixture, uniform in its experiments). mixlab draws the data
-with alpha (the stream's weights) rather than reweighting a uniform batch's loss; the averaged alpha_bar is
-what goes into the main run (:meth:`DoReMi.average`, written as a mixture spec by the trainer).
+starts the proxy at the reference mixture, uniform in its experiments). As published (config ``apply:
+loss``, the default), the data keeps the mixture's weights p and each task's token losses are weighted by
+alpha / p; ``apply: data`` draws the data with alpha instead (see :mod:`mixlab.train.mixing`). The averaged
+alpha_bar is what goes into the main run (:meth:`DoReMi.average`, written as a mixture spec by the trainer).
 """
 
 from __future__ import annotations
