@@ -235,6 +235,30 @@ def spec_path(ref: str, base: Path | None = None) -> Path | None:
     return path if ref.lower().endswith(SPEC_SUFFIXES) or path.is_file() else None
 
 
+def absolute_references(spec: Any, folder: Path) -> Any:
+    """A copy of the inline spec ``spec`` (a dict) whose relative spec-file references (``mixture``,
+    ``self_supervised``, ``supervised``, nested inline specs included) that exist under ``folder`` are
+    made absolute: for an inline spec inside a file, which names files relative to that file's folder.
+
+    >>> absolute_references({"name": "m", "components": [{"mixture": "no-such.yaml"}]}, Path("/tmp"))
+    {'name': 'm', 'components': [{'mixture': 'no-such.yaml'}]}
+    """
+    if isinstance(spec, list):
+        return [absolute_references(item, folder) for item in spec]
+    if not isinstance(spec, dict):
+        return spec
+    out = {}
+    for key, value in spec.items():
+        if key in _REFERENCE_KEYS and isinstance(value, str) and not Path(value).expanduser().is_absolute():
+            found = spec_path(value, folder)
+            value = str(found) if found is not None and found.is_file() else value
+        out[key] = absolute_references(value, folder)
+    return out
+
+
+_REFERENCE_KEYS = ("mixture", "self_supervised", "supervised")
+
+
 def read_spec_file(path: Path) -> dict[str, Any]:
     """Parse a YAML, TOML or JSON spec file into a dict."""
     suffix = path.suffix.lower()
@@ -264,5 +288,14 @@ ComponentSpec.model_rebuild()
 RMixSpec.model_rebuild()
 StageSpec.model_rebuild()
 
-__all__ = ["SPEC_SUFFIXES", "ComponentSpec", "MixtureSpec", "RMixSpec", "StageSpec", "TaskSelector", "read_spec_file",
-           "spec_path"]
+__all__ = [
+    "SPEC_SUFFIXES",
+    "ComponentSpec",
+    "MixtureSpec",
+    "RMixSpec",
+    "StageSpec",
+    "TaskSelector",
+    "absolute_references",
+    "read_spec_file",
+    "spec_path",
+]

@@ -175,8 +175,8 @@ class PretrainConfig(Spec):
     def from_file(cls, path: str | Path, **overrides: Any) -> PretrainConfig:
         """Read a YAML (.yaml/.yml), TOML (.toml) or JSON file; ``overrides`` replace top-level fields.
 
-        Relative ``mixture``/``tokenizer``/``init_from`` paths (and a policy's ``reference`` run) that
-        exist next to the file are resolved against its folder.
+        Relative ``mixture``/``tokenizer``/``init_from`` paths (and a policy's ``reference`` run, and the
+        spec files an inline ``mixture`` names) that exist next to the file are resolved against its folder.
         """
         path = Path(path)
         if not path.is_file():
@@ -192,6 +192,10 @@ class PretrainConfig(Spec):
             value = holder.get(key)
             if isinstance(value, str) and not Path(value).is_absolute() and (path.parent / value).exists():
                 holder[key] = str(path.parent / value)
+        if isinstance(data.get("mixture"), dict):  # an inline spec names its spec files relative to this file too
+            from mixlab.samplers.spec import absolute_references
+
+            data["mixture"] = absolute_references(data["mixture"], path.parent)
         data.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls(**data)

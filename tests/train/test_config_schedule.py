@@ -73,6 +73,25 @@ def test_from_file_reads_a_relative_doremi_reference_from_the_config_folder(tmp_
     assert PretrainConfig.from_file(tmp_path / "elsewhere.yaml").policy.reference == "/abs/ref"
 
 
+def test_from_file_reads_an_inline_mixtures_spec_files_from_the_config_folder(tmp_path, monkeypatch):
+    import mixlab
+    from tests.samplers.helpers import make_task
+
+    registry = mixlab.Registry.from_tasks([make_task("t/a", 10), make_task("t/b", 30),
+                                           make_task("t/text", 50, self_supervised=True)])
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "inner.yaml").write_text("name: inner\ntasks: [t/a, t/b]\nstrategy: {kind: proportional}\n")
+    (tmp_path / "run.yaml").write_text(
+        "model: tiny\nsteps: 5\nmixture:\n  name: outer\n  rmix:\n    self_supervised: t/text\n    R: 1\n"
+        "    supervised: {name: sup, components: [{mixture: sub/inner.yaml, weight: 1}]}\n")
+    monkeypatch.chdir(tmp_path.parent)  # sub/inner.yaml is next to the config, not in the current directory
+    cfg = PretrainConfig.from_file(tmp_path / "run.yaml")
+    inner = cfg.mixture["rmix"]["supervised"]["components"][0]["mixture"]
+    assert inner == str(tmp_path / "sub" / "inner.yaml")
+    mix = mixlab.resolve_mixture(cfg.mixture, registry=registry)
+    assert mix.probabilities == pytest.approx({"t/a": 0.125, "t/b": 0.375, "t/text": 0.5})
+
+
 def test_from_file_errors(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         PretrainConfig.from_file(tmp_path / "nope.yaml")
