@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from mixlab.environment import collect_environment, write_environment
-from mixlab.run_folder import Run, RunFolder
+from mixlab.run_folder import BEST, EVAL, METRICS, Run, RunFolder
 from mixlab.run_folder import load as load_run
 
 __all__ = ["OPTIONAL_SECTIONS", "REPORT_NAME", "SECTIONS", "SECTION_TITLES", "ReportInput", "Run",
@@ -54,8 +54,8 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
 SECTION_TITLES = tuple((anchor, f"{i}. {heading}") for i, (anchor, heading, _) in enumerate(SECTIONS, start=1))
 #: parts added after ``SECTIONS`` only when the run holds one of the paths: (anchor, heading, builder, paths)
 OPTIONAL_SECTIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("evaluation", "Evaluation with task metrics", "mixlab.report.evaluation:evaluation_part", ("eval", "best")),
-    ("weights", "Mixture weights over training", "mixlab.report.weights:weights_part", ("metrics.jsonl",)),
+    ("evaluation", "Evaluation with task metrics", "mixlab.report.evaluation:evaluation_part", (EVAL, BEST)),
+    ("weights", "Mixture weights over training", "mixlab.report.weights:weights_part", (METRICS,)),
 )
 
 
@@ -80,8 +80,8 @@ def render_report(run_dir: str | Path, affinity: str | Path | None = None) -> st
 
     run = load_run(run_dir)
     path = run.path
-    if affinity is None and RunFolder(path).affinity.is_file():
-        affinity = RunFolder(path).affinity
+    if affinity is None and (recorded := RunFolder(path).affinity).is_file():
+        affinity = recorded
     report = ReportInput(run=run, leaves=curves.leaves_of(run.manifest),
                          affinity=None if affinity is None else Path(affinity))
     titles = dict(SECTION_TITLES)
