@@ -119,8 +119,8 @@ def per_example(mixture: Any, tokenizer: Any, batch_config: Any, *, seed: int = 
         pieces = found
         if settled:
             break
-    if any(pieces[t] <= 0 for t in leaves):
-        empty = [t for t in leaves if pieces[t] <= 0]
+    empty = [t for t in leaves if pieces[t] <= 0]
+    if empty:
         raise DataError(f"tasks {empty}: their sampled {split!r} documents have no tokens; fix: check the data")
     record = {"unit": "examples", "split": split, "seed": seed, "num_documents": num_documents,
               "documents_measured": {t: len(lengths[t]) for t in leaves},
