@@ -109,6 +109,9 @@ def per_example(mixture: Any, tokenizer: Any, batch_config: Any, *, seed: int = 
     data = data or {}
     lengths = {t: document_lengths(tasks[t], tokenizer, seed=seed, split=split, num_documents=num_documents,
                                    rows=data.get(t)) for t in leaves}
+    empty = [t for t in leaves if not lengths[t].any()]
+    if empty:  # zero pieces per document: no draw probability gives them a share of examples
+        raise DataError(f"tasks {empty}: their sampled {split!r} documents have no tokens; fix: check the data")
     target = mixture.probabilities
     pieces = {t: max(float(lengths[t].mean()) / raw, 1e-9) for t in leaves}
     for _ in range(MAX_ROUNDS):  # the draw probability fixes how many documents share a chunk, and back
@@ -119,9 +122,6 @@ def per_example(mixture: Any, tokenizer: Any, batch_config: Any, *, seed: int = 
         pieces = found
         if settled:
             break
-    empty = [t for t in leaves if pieces[t] <= 0]
-    if empty:
-        raise DataError(f"tasks {empty}: their sampled {split!r} documents have no tokens; fix: check the data")
     record = {"unit": "examples", "split": split, "seed": seed, "num_documents": num_documents,
               "documents_measured": {t: len(lengths[t]) for t in leaves},
               "mean_tokens_per_document": {t: float(lengths[t].mean()) for t in leaves},

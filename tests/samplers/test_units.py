@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from mixlab import CallableSource, Mixture, Task
-from mixlab.errors import MixtureSpecError
+from mixlab.errors import DataError, MixtureSpecError
 from mixlab.samplers.units import (
     document_probabilities,
     example_shares,
@@ -106,6 +106,23 @@ def test_per_example_on_a_hand_sized_corpus():
     again = per_example(measured, WordTokenizer(), BatchConfig(batch_size=4, input_length=512, target_length=114,
                                                                 concat_text=False))
     assert again.sampling["pieces_per_document"] == {"demo/text": 1.0} and again.probabilities == mix.probabilities
+
+
+class NoTokens:
+    vocab_size = 1000
+
+    def encode_batch(self, texts):
+        return [np.arange(0) for _ in texts]
+
+
+@pytest.mark.parametrize("concat_text", [False, True])
+def test_per_example_refuses_documents_without_tokens(concat_text):
+    from mixlab.text import BatchConfig
+
+    mix = Mixture.rmix(_task("demo/text", self_supervised=True), _task("demo/qa"), 2, name="m")
+    config = BatchConfig(batch_size=4, input_length=64, target_length=16, concat_text=concat_text)
+    with pytest.raises(DataError, match=r"tasks \['demo/text'\]: their sampled 'train' documents have no tokens"):
+        per_example(mix, NoTokens(), config)
 
 
 def test_the_stream_draws_documents_with_the_sampling():
