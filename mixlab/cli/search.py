@@ -94,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
     from mixlab.search import Constraints, MixtureRegression
     from mixlab.search.results import read_table, split_columns
 
+    if (args.max_epochs is None) != (args.budget is None):
+        raise ConfigError("--max-epochs and --budget go together: epochs are counted within a budget of examples")
+    caps = _caps(args.cap)  # flag errors before the fit, not after it
     targets = _split_list(args.target)
     split = split_columns(read_table(args.results, table=args.table, query=args.query), targets,
                           weights=_split_list(args.weights) or None, prefix=args.prefix,
@@ -101,11 +104,9 @@ def run(args: argparse.Namespace) -> int:
     model = MixtureRegression(args.kind, seed=args.seed, higher_is_better=args.maximize)
     model.fit(split.weights, split.losses)
     heldout = model.cross_validate(folds=args.folds)
-    if (args.max_epochs is None) != (args.budget is None):
-        raise ConfigError("--max-epochs and --budget go together: epochs are counted within a budget of examples")
     registry = _registry() if args.out or args.max_epochs is not None else None
     sizes = _sizes(registry, model.names, args.collection) if args.max_epochs is not None else {}
-    constraints = Constraints(caps=_caps(args.cap), max_epochs=args.max_epochs, budget=args.budget, sizes=sizes)
+    constraints = Constraints(caps=caps, max_epochs=args.max_epochs, budget=args.budget, sizes=sizes)
     proposal = model.propose(args.candidates, prior=args.prior, top_k=args.top_k, constraints=constraints,
                              target=args.objective)
     written: dict[str, str | None] = {"spec_file": None, "plot": None}

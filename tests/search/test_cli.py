@@ -102,6 +102,20 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert code == 1 and "--cap 'antonym': write NAME=PROBABILITY" in err
 
 
+def test_flag_errors_come_before_the_fit(tmp_path, capsys, monkeypatch):
+    from mixlab.search import MixtureRegression
+
+    def no_fit(*_args, **_kwargs):
+        raise AssertionError("fitted before checking the flags")
+
+    monkeypatch.setattr(MixtureRegression, "fit", no_fit)
+    path = outside_csv(tmp_path / "sweep.csv")
+    code, _, err = run(capsys, path, "--target", "target_loss", "--cap", "antonym")
+    assert code == 1 and "--cap 'antonym': write NAME=PROBABILITY" in err
+    code, _, err = run(capsys, path, "--target", "target_loss", "--max-epochs", 2)
+    assert code == 1 and "--max-epochs and --budget go together" in err
+
+
 def test_a_missing_extra_is_one_line(tmp_path, capsys, monkeypatch):
     import sys
 
