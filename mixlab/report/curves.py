@@ -77,16 +77,22 @@ def _mapping(record: Mapping[str, Any], keys: Sequence[str]) -> Mapping[str, Any
     return value if isinstance(value, Mapping) else {}
 
 
-def task_curves(records: Sequence[Mapping[str, Any]]) -> dict[str, Curve]:
-    """Per-task loss curves from each record's ``task_loss`` mapping, sorted by task name."""
+def mapping_curves(records: Sequence[Mapping[str, Any]], keys: str | Sequence[str]) -> dict[str, Curve]:
+    """Per-task curves of the mapping under the first of ``keys`` in each record, sorted by task name;
+    non-numbers are skipped."""
+    keys = (keys,) if isinstance(keys, str) else keys
     points: dict[str, list[tuple[float, float]]] = {}
     for record in records:
-        for task, loss in _mapping(record, TASK_LOSS_KEYS).items():
-            value = number(loss)
-            if value is not None:
-                points.setdefault(str(task), []).append((float(record["step"]), value))
+        for task, value in _mapping(record, keys).items():
+            if (v := number(value)) is not None:
+                points.setdefault(str(task), []).append((float(record["step"]), v))
     return {task: Curve(steps=[s for s, _ in sorted(p)], values=[v for _, v in sorted(p)])
             for task, p in sorted(points.items())}
+
+
+def task_curves(records: Sequence[Mapping[str, Any]]) -> dict[str, Curve]:
+    """Per-task loss curves from each record's ``task_loss`` mapping, sorted by task name."""
+    return mapping_curves(records, TASK_LOSS_KEYS)
 
 
 def family_curves(records: Sequence[Mapping[str, Any]], leaves: Sequence[Leaf]) -> dict[str, Curve]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mixlab.report.curves import Curve, number
+from mixlab.report.curves import Curve, mapping_curves
 from mixlab.report.figures import new_figure, to_data_uri
 from mixlab.report.html import figure, note, table
 
@@ -51,20 +51,6 @@ def weights_part(report: Any) -> str:
                         f"doremi_mixture.yaml at the end of the run; last logged average: "
                         + ", ".join(f"{t} {float(w):.3f}" for t, w in sorted(average.items()))))
     return "\n".join(out)
-
-
-def mapping_curves(records: Sequence[Mapping[str, Any]], key: str) -> dict[str, Curve]:
-    """Per-task curves of the mapping under ``key`` in each record (sorted by task)."""
-    points: dict[str, list[tuple[float, float]]] = {}
-    for record in records:
-        values = record.get(key)
-        if not isinstance(values, Mapping):
-            continue
-        for task, value in values.items():
-            if (v := number(value)) is not None:
-                points.setdefault(str(task), []).append((float(record["step"]), v))
-    return {task: Curve(steps=[s for s, _ in sorted(p)], values=[v for _, v in sorted(p)])
-            for task, p in sorted(points.items())}
 
 
 def _top(curves: dict[str, Curve], keep: Sequence[str]) -> dict[str, Curve]:
