@@ -18,9 +18,8 @@ import numpy as np
 
 from mixlab._figures import save_figure
 from mixlab.affinity.influence import InfluenceMatrix
+from mixlab.affinity.plot import CMAP, robust_scale
 
-#: the affinity plots' diverging colour-blind-safe map (blue helps, red hurts)
-CMAP = "RdBu"
 #: cells the forest panel shows at most
 MAX_ROWS = 24
 
@@ -29,8 +28,7 @@ def _scale(matrix: InfluenceMatrix) -> tuple[float, float]:
     """``(factor, limit)``: values shown x100 (percent) when every |value| < 1, and the symmetric colour limit."""
     finite = np.abs(matrix.values[np.isfinite(matrix.values)])
     factor = 100.0 if finite.size and finite.max() < 1.0 else 1.0
-    limit = float(np.percentile(finite, 95)) * factor if finite.size else 1.0
-    return factor, limit if limit > 0 else 1.0
+    return factor, robust_scale(matrix.values * factor).limit
 
 
 def plot_influence(matrix: InfluenceMatrix, path: str | Path | None = None, *, dpi: int = 120,

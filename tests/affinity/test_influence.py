@@ -177,3 +177,19 @@ def test_errors_name_the_problem(tmp_path):
         matrix.value("NLI", "XYZ")
     with pytest.raises(DataError, match=r"write \.json or \.csv"):
         matrix.save(tmp_path / "m.parquet")
+
+
+def test_influence_heatmap_shares_the_affinity_colour_scale_and_hatches_cells_whose_interval_contains_0():
+    from mixlab.affinity.influence import Provenance
+
+    values = np.array([[0.01, -0.02, 0.5], [0.03, np.nan, -0.04]])
+    matrix = InfluenceMatrix(sources=("a", "b"), targets=("a", "b", "c"), values=values, lower=values - 0.025,
+                             upper=values + 0.025, level=0.9, provenance=Provenance(kind="tag", metric="Z"))
+    fig = plot_influence(matrix)
+    heat = fig.axes[0]
+    image = heat.get_images()[0]
+    limit = float(np.percentile([1, 2, 50, 3, 4], 95))  # percent: every |value| < 1
+    assert image.get_cmap().name == "RdBu"
+    assert (image.norm.vmin, image.norm.vmax) == pytest.approx((-limit, limit))
+    hatched = [p for p in heat.patches if p.get_hatch() == "///"]
+    assert len(hatched) == 2  # 0.01 and -0.02: their intervals contain 0; the others exclude it
