@@ -25,8 +25,7 @@ from mixlab.text.tokenizer import Tokenizer, load_tokenizer, train_sentencepiece
 
 __all__ = [
     "BatchConfig", "BatchIterator", "Ragged", "Tokenizer", "batches", "corruption_lengths", "lengths_after_corruption",
-    "load_tokenizer",
-    "reconstruct", "span_corrupt", "span_corruption", "train_sentencepiece",
+    "load_tokenizer", "reconstruct", "span_corrupt", "span_corruption", "train_sentencepiece",
 ]
 
 REMOVED = {  # removed public names -> what replaces them (mixlab.__getattr__ raises the same error)
