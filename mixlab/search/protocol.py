@@ -95,7 +95,7 @@ class RegMix(Protocol):
             raise ConfigError(f"params.num_mixtures={params.num_mixtures}: {params.folds}-fold cross-validation fits "
                               f"on {trained} runs, but a {params.kind} regression over {len(names)} groups needs "
                               f"{need}; fix: raise num_mixtures or lower folds")
-        sizes = {g: float(sum(registry.get(t).num_train for t in tasks)) for g, tasks in groups.items()}
+        sizes = _group_sizes(groups, registry)
         constraints = Constraints(sizes=sizes, min_weight=params.min_weight)
         weights = sample_mixtures(names, params.num_mixtures, prior=params.prior, constraints=constraints,
                                   seed=params.sample_seed)
@@ -149,7 +149,7 @@ class RegMix(Protocol):
         params: RegMixParams = self.parse_params(spec.params)
         registry = load_registry()
         groups, weights, baselines = self.mixtures(spec, registry)
-        sizes = {g: float(sum(registry.get(t).num_train for t in tasks)) for g, tasks in groups.items()}
+        sizes = _group_sizes(groups, registry)
         per_seed = np.array([[results.score(f"eval/proxy/{i:03d}/s{s}") for s in spec.seeds]
                              for i in range(len(weights))])
         spread = per_seed.std(axis=1, ddof=1) if len(spec.seeds) > 1 else np.zeros(len(weights))
@@ -162,6 +162,11 @@ class RegMix(Protocol):
             measured[name] = (_mean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values))
         return summarize_regmix(spec, params, groups, sizes, weights, per_seed.mean(axis=1), spread, baselines,
                                 measured, out, title=self.title)
+
+
+def _group_sizes(groups: dict[str, list[str]], registry: Any) -> dict[str, float]:
+    """Train examples per group: the sum over its tasks."""
+    return {g: float(sum(registry.get(t).num_train for t in tasks)) for g, tasks in groups.items()}
 
 
 def _mean(values: list[float]) -> float:
