@@ -161,12 +161,7 @@ def _model_table(found: resolved.Resolved) -> str:
 
 
 def _capped(leaf: cv.Leaf, cap: float | None) -> float | None:
-    if leaf.num_capped is not None:
-        return leaf.num_capped
-    if leaf.num_examples is None:
-        return None
-    own = leaf.cap if leaf.cap_recorded else cap
-    return float(min(leaf.num_examples, own) if own else leaf.num_examples)
+    return plot.capped_size(leaf.num_examples, leaf.num_capped, leaf.cap if leaf.cap_recorded else cap)
 
 
 def training_section(run: Run, leaves: Sequence[cv.Leaf]) -> str:

@@ -53,15 +53,25 @@ def rows_from_manifest(manifest: Mapping[str, Any]) -> tuple[list[dict[str, Any]
     rows = []
     for entry in manifest.get("tasks", []):
         size = entry.get("num_examples")
-        own_cap = entry.get("cap", cap)
-        capped = entry.get("num_capped")
-        if capped is None and size is not None:
-            capped = float(min(size, own_cap)) if own_cap else float(size)
         row = {"task": entry["name"], "family": entry.get("family"), "num_examples": size,
-               "num_capped": capped, "rate": entry["rate"]}
+               "num_capped": capped_size(size, entry.get("num_capped"), entry.get("cap", cap)), "rate": entry["rate"]}
         row.update({k: entry[k] for k in ("cap", "self_supervised") if k in entry})
         rows.append(row)
     return rows, cap, f"mixture {manifest.get('name', '')}".strip()
+
+
+def capped_size(num_examples: float | None, num_capped: float | None, cap: float | None) -> float | None:
+    """The size a strategy counted for a task: ``num_capped`` when recorded, else ``min(num_examples, cap)``
+    (``num_examples`` without a cap; ``None`` without a size).
+
+    >>> capped_size(1000, None, 300), capped_size(1000, 250.0, 300), capped_size(None, None, 300)
+    (300.0, 250.0, None)
+    """
+    if num_capped is not None:
+        return num_capped
+    if num_examples is None:
+        return None
+    return float(min(num_examples, cap) if cap else num_examples)
 
 
 def plot_rates(
@@ -322,5 +332,5 @@ def _common_namespace(names: list[str]) -> str:
     return spaces.pop() if len(spaces) == 1 and all("/" in n for n in names) else ""
 
 
-__all__ = ["FAMILY_PALETTE", "PALETTE_NAME", "family_colours", "family_order", "is_self_supervised", "plot_rates",
-           "rows_from_manifest"]
+__all__ = ["FAMILY_PALETTE", "PALETTE_NAME", "capped_size", "family_colours", "family_order", "is_self_supervised",
+           "plot_rates", "rows_from_manifest"]
