@@ -10,7 +10,7 @@ from collections import defaultdict
 
 from mixlab.cli import warn_load_errors
 from mixlab.errors import TaskNotFoundError
-from mixlab.registry import load_registry
+from mixlab.registry import Registry, load_registry
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def no_match_message(registry, filters: dict[str, str | None]) -> str:
+def no_match_message(registry: Registry, filters: dict[str, str | None]) -> str:
     """Why a selection is empty: the first filter value no task has (with close matches and the valid
     values), or, when each value exists, that they have no task in common."""
     values = {
