@@ -53,6 +53,12 @@ def _residuals(x: np.ndarray, weights: np.ndarray, loss: np.ndarray) -> tuple[np
     return x[0] + ex - loss, jacobian
 
 
+def _cost(x: np.ndarray, weights: np.ndarray, loss: np.ndarray) -> float:
+    """Sum of squared residuals of ``c + exp(W u) - L`` at ``x = (c, u)``."""
+    residual, _ = _residuals(x, weights, loss)
+    return float(residual @ residual)
+
+
 def _levenberg_marquardt(x: np.ndarray, weights: np.ndarray, loss: np.ndarray, *, max_iter: int = 200,
                          tol: float = 1e-12) -> tuple[np.ndarray, float]:
     residual, jacobian = _residuals(x, weights, loss)
@@ -102,7 +108,7 @@ def fit_mixing_law(weights: np.ndarray, loss: np.ndarray, *, seed: int = 0, rest
         raise DataError(f"a mixing law over {num_sources} sources has {num_sources + 1} parameters and needs at "
                         f"least {num_sources + 2} runs; got {num_rows}: add runs or merge sources into families")
     starts = _starts(weights, loss)
-    best = min(starts, key=lambda x: float(_residuals(x, weights, loss)[0] @ _residuals(x, weights, loss)[0]))
+    best = min(starts, key=lambda x: _cost(x, weights, loss))
     rng = np.random.default_rng(seed)
     scale = max(float(np.abs(best[1:]).max()), 1.0)
     starts += [best + np.r_[0.0, rng.normal(0.0, 0.5 * scale, num_sources)] for _ in range(restarts)]
