@@ -25,9 +25,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mixlab.affinity import plot_transfer, summarize, write_graphml
+    from mixlab.affinity import plot_influence, plot_transfer, read_transfer, summarize, write_graphml
     from mixlab.affinity.graph import resolve_budget
-    from mixlab.affinity.influence import read_transfer
     from mixlab.affinity.summary import format_summary
 
     plot = output_path(args.plot, "--plot", suffixes=figure_suffixes(), example="affinity") if args.plot else None
@@ -45,8 +44,6 @@ def run(args: argparse.Namespace) -> int:
     if plot is not None:
         with writing(plot, "--plot"):
             if matrix is not None and matrix.has_intervals:  # the heatmap with intervals, and a forest plot
-                from mixlab.affinity.influence_plot import plot_influence
-
                 written.append(plot_influence(matrix, plot))
             else:
                 written.append(plot_transfer(graph, plot, budget=budget))
