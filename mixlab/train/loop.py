@@ -123,7 +123,7 @@ class Trainer:
                                              save_fn=backend.save, load_fn=backend.load)
         self.metrics = MetricsLog(self.out_dir, enabled=backend.is_main)
         self.step_fn = backend.compile(self._train_step)
-        self.step, self.data_state, self.example_sums = 0, None, list[int]()
+        self.step, self.data_state = 0, None
         self._eval_batches: list[dict[str, Any]] | None = None  # host batches of the eval split, made once
         backend.seed(config.seed * 1009 + backend.rank)
 
@@ -221,7 +221,7 @@ class Trainer:
                 host_batch, self.data_state = next(batches)
                 if config.log_batch_digest:
                     window.digests.append(batch_digest(host_batch))
-                    self.example_sums.append(example_digest(host_batch))
+                    window.example_sums.append(example_digest(host_batch))
                 window.tokens += int(np.count_nonzero(host_batch["input_ids"])
                                      + np.count_nonzero(host_batch["labels"] >= 0))
                 window.shares.add(host_batch)
@@ -295,8 +295,7 @@ class Trainer:
             record["policy"] = self.mixing.summary()
         if self.config.log_batch_digest:
             record["batch_digests"] = list(window.digests)
-            record["example_digests"] = global_digests(backend.all_gather_object(self.example_sums))
-            self.example_sums = []
+            record["example_digests"] = global_digests(backend.all_gather_object(window.example_sums))
         record.update(window.shares.record(self.task_names, backend.all_gather_object))  # realised task shares
         self.metrics.write(record)
         window.reset()

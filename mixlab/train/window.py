@@ -30,7 +30,8 @@ class LogWindow:
         self.sums = zeros(self.num_tasks, device=self.device)
         self.counts = zeros(self.num_tasks, device=self.device)
         self.num_steps, self.tokens, self.data_seconds = 0, 0, 0.0
-        self.digests: list[str] = []
+        self.digests: list[str] = []  # batch_digest of this process's batches
+        self.example_sums: list[int] = []  # their example_digest (summed over processes at the log step)
         self.shares = TaskShares(self.num_tasks)  # host-side examples and tokens per task
         self.started = time.perf_counter()
 
