@@ -49,6 +49,7 @@ from mixlab.experiments.runs import RunSpec
 from mixlab.search.models import min_rows
 from mixlab.search.protocol_summary import group_mixture, summarize_regmix
 from mixlab.search.sampling import Constraints, sample_mixtures
+from mixlab.search.validation import fold_train_size
 
 BASELINES = ("proportional", "family_uniform", "uniform")
 Baseline = Literal["proportional", "family_uniform", "uniform"]
@@ -90,7 +91,7 @@ class RegMix(Protocol):
         groups = params.group_tasks(registry)
         names = list(groups)
         need = min_rows(params.kind, len(names))
-        trained = params.num_mixtures - -(-params.num_mixtures // params.folds)  # runs each fold fits on
+        trained = fold_train_size(params.num_mixtures, params.folds)
         if trained < need:
             raise ConfigError(f"params.num_mixtures={params.num_mixtures}: {params.folds}-fold cross-validation fits "
                               f"on {trained} runs, but a {params.kind} regression over {len(names)} groups needs "

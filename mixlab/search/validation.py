@@ -50,6 +50,16 @@ def _correlations(true: np.ndarray, predicted: np.ndarray, targets: tuple[str, .
     return {t: spearman(true[:, k], predicted[:, k]) for k, t in enumerate(targets)}
 
 
+def fold_train_size(num: int, folds: int) -> int:
+    """Runs the smallest training split of ``folds``-fold cross-validation over ``num`` runs fits on
+    (``num`` less the largest fold).
+
+    >>> fold_train_size(10, 3)
+    6
+    """
+    return num - -(-num // folds)
+
+
 def holdout(fit_predict: FitPredict, weights: np.ndarray, losses: np.ndarray, targets: tuple[str, ...], *,
             fraction: float, seed: int, min_train: int) -> HeldOut:
     """Fit on a seeded random ``1 - fraction`` of the runs, predict the rest."""
@@ -74,8 +84,9 @@ def cross_validate(fit_predict: FitPredict, weights: np.ndarray, losses: np.ndar
     num = len(weights)
     if not 2 <= folds <= num // 2:
         raise ConfigError(f"folds={folds} must lie in [2, {num // 2}] for {num} runs (at least 2 runs per fold)")
-    if num - -(-num // folds) < min_train:
-        raise ConfigError(f"{folds}-fold cross-validation trains on about {num - -(-num // folds)} of {num} runs, "
+    trained = fold_train_size(num, folds)
+    if trained < min_train:
+        raise ConfigError(f"{folds}-fold cross-validation trains on about {trained} of {num} runs, "
                           f"fewer than the {min_train} the model needs; use fewer folds or add runs")
     order = np.random.default_rng(seed).permutation(num)
     predicted = np.empty_like(losses)
