@@ -42,14 +42,14 @@ def with_states(source: BatchSource) -> Iterator[tuple[Batch, dict[str, Any]]]:
 
 def as_source(source: Any, where: str = "data factory") -> BatchSource:
     """``source`` as a :class:`BatchSource`; one with only the old ``iterate(state)`` is adapted (deprecated)."""
-    if all(hasattr(source, name) for name in ("__iter__", "state_dict", "load_state_dict", "task_names")):
+    missing = [n for n in ("__iter__", "state_dict", "load_state_dict", "task_names") if not hasattr(source, n)]
+    if not missing:
         return source
     if hasattr(source, "iterate") and hasattr(source, "task_names"):
         warnings.warn(f"{where}: {type(source).__name__} has only iterate(state), the old batch-source interface; "
                       "fix: give it __iter__, state_dict() and load_state_dict(state) (see mixlab.resumable); "
                       "iterate() support will be removed", DeprecationWarning, stacklevel=3)
         return _IterateSource(source)
-    missing = [n for n in ("__iter__", "state_dict", "load_state_dict", "task_names") if not hasattr(source, n)]
     raise TypeError(f"{where} returned a {type(source).__name__}, which lacks {', '.join(missing)}; fix: return a "
                     "batch source (mixlab.train.data.BatchSource: task_names, __iter__, state_dict, load_state_dict)")
 
