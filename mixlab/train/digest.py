@@ -62,13 +62,14 @@ def example_digest(batch: dict[str, Any]) -> int:
     labels = np.where(batch["labels"] >= 0, batch["labels"], 0)
     dec_keys, targets, tasks = _segment_hashes(labels, batch["decoder_segment_ids"], batch["decoder_positions"], 2,
                                                batch["decoder_task_ids"])
-    at = np.minimum(np.searchsorted(dec_keys, keys), max(len(dec_keys) - 1, 0))
-    found = (dec_keys[at] == keys) if len(dec_keys) else np.zeros(len(keys), bool)
-    zero = np.uint64(0)
+    # each input segment's target hash and task (0 when it has no target segment)
+    target, task = np.zeros(len(keys), np.uint64), np.zeros(len(keys), np.uint64)
+    if len(dec_keys):
+        at = np.minimum(np.searchsorted(dec_keys, keys), len(dec_keys) - 1)
+        found = dec_keys[at] == keys
+        target[found], task[found] = targets[at[found]], tasks[at[found]]
     with np.errstate(over="ignore"):
-        mixed = _mix((inputs * np.uint64(0x2545F4914F6CDD1D) + np.where(found, targets[at] if len(dec_keys) else zero,
-                                                                         zero))
-                     ^ np.where(found, tasks[at] if len(dec_keys) else zero, zero) << np.uint64(48))
+        mixed = _mix((inputs * np.uint64(0x2545F4914F6CDD1D) + target) ^ task << np.uint64(48))
         return int(np.sum(mixed, dtype=np.uint64))
 
 
